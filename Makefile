@@ -1,0 +1,65 @@
+# inferops.triton — the two commands a new user needs:
+#   make demo   deploy and benchmark Triton on a local node container (CPU flavour)
+#   make test   unit tests, lint, sanity, molecule and the demo path
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+COLLECTION_LINK := build/collections/ansible_collections/inferops/triton
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help venv lab demo test unit lint sanity molecule integration clean build
+
+help:
+	@echo "make demo    deploy and benchmark Triton on a local node (CPU flavour)"
+	@echo "make test    unit, lint, sanity, molecule and integration tests"
+	@echo "make clean   remove lab nodes and build output"
+
+# The controller venv, pinned; re-made when requirements change.
+$(BIN)/.stamp: requirements/controller.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/controller.txt
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+venv: $(BIN)/.stamp $(COLLECTION_LINK)
+
+lab: venv
+	$(BIN)/python lab/labctl.py preflight --min-free-gb 10
+	$(BIN)/python lab/labctl.py engine
+	$(BIN)/python lab/labctl.py images
+
+demo: venv
+	$(BIN)/python lab/demo.py
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint --profile production
+
+sanity: venv
+	tests/sanity.sh
+
+molecule: lab
+	cd roles/docker_engine && ../../$(BIN)/molecule test
+	$(BIN)/molecule test -s default
+
+integration: lab
+	$(BIN)/pytest -q tests/integration
+
+test: unit lint sanity molecule integration
+
+build: venv
+	$(BIN)/ansible-galaxy collection build --force --output-path build/
+
+clean:
+	-$(PYTHON) lab/labctl.py down
+	rm -rf build benchmark-results tests/output

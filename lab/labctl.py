@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""The local lab: a Docker engine, base images made without a registry, node containers.
+
+A *node* is a container that boots systemd and stands in for a bare-metal host;
+the collection's roles install Docker Engine inside it and run Triton there.
+Nothing here pulls from a registry: base images are made with debootstrap and
+``docker import``, and are kept by recipe (the image label ``org.inferops.lab.recipe``
+holds a hash of the recipe), so a second run costs seconds.
+
+Standard library only: this runs before the controller venv exists.
+
+    labctl.py engine                      # make sure a Docker engine answers
+    labctl.py images                      # build the base images (cached) and their archives
+    labctl.py node up NAME [NAME ...]     # start node containers, wait for systemd
+    labctl.py node down NAME [NAME ...]   # remove them and their volumes
+    labctl.py down                        # remove every node this lab made
+    labctl.py preflight --min-free-gb N   # fail early when the disk is short
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+LAB_LABEL = "org.inferops.lab"
+RECIPE_LABEL = "org.inferops.lab.recipe"
+MIRROR = os.environ.get("LAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "inferops-triton-lab"
+
+# name -> debootstrap recipe. "node" boots systemd; the others are the plain
+# Debian userlands that the roles build on (stand-ins for debian:12 / debian:13).
+IMAGES = {
+    "inferops-lab/node:debian12": {
+        "suite": "bookworm",
+        "include": ["systemd", "systemd-sysv", "python3", "dbus", "ca-certificates"],
+        "env": {"container": "docker"},
+        "archive": False,
+    },
+    "inferops-lab/debian:12": {"suite": "bookworm", "include": []},
+    "inferops-lab/debian:13": {"suite": "trixie", "include": []},
+}
+NODE_IMAGE = "inferops-lab/node:debian12"
+NODE_RUN_ARGS = [
+    # systemd in a container, without --privileged (one capability is missing
+    # from this machine's bounding set): the recipe in shared/DESIGN.md.
+    "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN",
+    "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+    "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+    "--tmpfs", "/run", "--tmpfs", "/run/lock",
+]
+
+
+def log(msg: str) -> None:
+    print(f"lab: {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd: list[str], check: bool = True, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=check, text=True, **kw)
+
+
+def out(cmd: list[str]) -> str:
+    return run(cmd, capture_output=True).stdout.strip()
+
+
+def docker_ok() -> bool:
+    if not shutil.which("docker"):
+        return False
+    return run(["docker", "info"], check=False, capture_output=True).returncode == 0
+
+
+def apt_install(*packages: str) -> None:
+    missing = [p for p in packages if run(["dpkg", "-s", p], check=False,
+                                         capture_output=True).returncode != 0]
+    if not missing:
+        return
+    log(f"apt-get install {' '.join(missing)}")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-qq"], env=env)
+    run(["apt-get", "install", "-y", "-qq", *missing], env=env, stdout=subprocess.DEVNULL)
+
+
+def cmd_engine(_args) -> None:
+    if docker_ok():
+        return
+    apt_install("docker.io")
+    if Path("/run/systemd/system").is_dir():
+        run(["systemctl", "start", "docker"])
+    else:
+        logfile = Path("/var/log/inferops-lab-dockerd.log")
+        log(f"starting dockerd (no systemd here), log in {logfile}")
+        with logfile.open("ab") as fh:
+            subprocess.Popen(["dockerd"], stdout=fh, stderr=fh, start_new_session=True)
+    for _ in range(60):
+        if docker_ok():
+            log("docker engine answers")
+            return
+        time.sleep(1)
+    sys.exit("lab: dockerd did not answer within 60 s; see /var/log/inferops-lab-dockerd.log")
+
+
+def recipe_key(recipe: dict) -> str:
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def image_recipe(name: str) -> str | None:
+    res = run(["docker", "image", "inspect", "--format",
+               "{{ index .Config.Labels \"" + RECIPE_LABEL + "\" }}", name],
+              check=False, capture_output=True)
+    return res.stdout.strip() if res.returncode == 0 else None
+
+
+def archive_path(name: str) -> Path:
+    return CACHE / "archives" / (name.replace("/", "_").replace(":", "_") + ".tar")
+
+
+def build_image(name: str, recipe: dict) -> None:
+    key = recipe_key(recipe)
+    archive = archive_path(name)
+    if image_recipe(name) != key:
+        apt_install("debootstrap")
+        with tempfile.TemporaryDirectory(prefix="lab-rootfs-", dir="/var/tmp") as root:
+            include = ["--include=" + ",".join(recipe["include"])] if recipe["include"] else []
+            log(f"debootstrap {recipe['suite']} for {name} (about a minute)")
+            run(["debootstrap", "--variant=minbase", *include, recipe["suite"], root, MIRROR],
+                stdout=subprocess.DEVNULL)
+            # debootstrap leaves its own mirror in sources.list; keep it, drop caches.
+            shutil.rmtree(Path(root, "var/cache/apt/archives"), ignore_errors=True)
+            changes = [f"LABEL {LAB_LABEL}=1", f"LABEL {RECIPE_LABEL}={key}"]
+            changes += [f"ENV {k}={v}" for k, v in recipe.get("env", {}).items()]
+            changes.append('CMD ["/bin/bash"]')
+            tar = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE)
+            change_args = [a for c in changes for a in ("--change", c)]
+            run(["docker", "import", *change_args, "-", name], stdin=tar.stdout,
+                stdout=subprocess.DEVNULL)
+            if tar.wait() != 0:
+                sys.exit(f"lab: tar of the {name} rootfs failed")
+        # the image this recipe replaced, if any, is now dangling
+        run(["docker", "image", "prune", "-f", "--filter", f"label={LAB_LABEL}"],
+            stdout=subprocess.DEVNULL)
+        archive.unlink(missing_ok=True)
+    if recipe.get("archive", True) and not archive.exists():
+        # An archive for nodes without a registry: the roles load it when the
+        # inventory names it (triton_image_base_image_archive and friends).
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        tmp = archive.with_suffix(".tmp")
+        run(["docker", "save", "-o", str(tmp), name])
+        tmp.rename(archive)
+    log(f"{name} ready (recipe {key})")
+
+
+def cmd_images(args) -> None:
+    names = args.names or list(IMAGES)
+    unknown = sorted(set(names) - set(IMAGES))
+    if unknown:
+        sys.exit(f"lab: unknown image(s) {unknown}; known: {sorted(IMAGES)}")
+    for name in names:
+        build_image(name, IMAGES[name])
+
+
+def node_state(name: str) -> str:
+    res = run(["docker", "exec", name, "systemctl", "is-system-running"], check=False,
+              capture_output=True)
+    return res.stdout.strip()
+
+
+def node_up(name: str, publish: list[str]) -> None:
+    exists = run(["docker", "container", "inspect", name], check=False,
+                 capture_output=True).returncode == 0
+    if not exists:
+        ports = [a for p in publish for a in ("-p", p)]
+        run(["docker", "run", "-d", "--name", name, "--hostname", name,
+             "--label", f"{LAB_LABEL}=node", *NODE_RUN_ARGS,
+             "-v", f"{name}-docker:/var/lib/docker", *ports,
+             NODE_IMAGE, "/lib/systemd/systemd"], stdout=subprocess.DEVNULL)
+    for _ in range(90):
+        state = node_state(name)
+        if state in ("running", "degraded"):
+            log(f"node {name}: systemd {state}")
+            return
+        time.sleep(1)
+    sys.exit(f"lab: node {name} did not boot (systemd says {state!r}); "
+             f"see 'docker logs {name}'")
+
+
+def node_down(name: str) -> None:
+    run(["docker", "rm", "-f", "-v", name], check=False, capture_output=True)
+    run(["docker", "volume", "rm", "-f", f"{name}-docker"], check=False, capture_output=True)
+    log(f"node {name} removed")
+
+
+def cmd_node(args) -> None:
+    for name in args.names:
+        if args.action == "up":
+            node_up(name, args.publish)
+        else:
+            node_down(name)
+
+
+def cmd_down(_args) -> None:
+    names = out(["docker", "ps", "-a", "--filter", f"label={LAB_LABEL}=node",
+                 "--format", "{{.Names}}"]).split()
+    for name in names:
+        node_down(name)
+
+
+def cmd_archive(args) -> None:
+    print(archive_path(args.name))
+
+
+def cmd_preflight(args) -> None:
+    free = shutil.disk_usage("/var/lib" if Path("/var/lib/docker").exists() else "/").free
+    if free < args.min_free_gb * 2**30:
+        sys.exit(f"lab: only {free / 2**30:.1f} GiB free on the Docker disk; "
+                 f"the lab needs {args.min_free_gb} GiB. Free some space "
+                 f"(docker system prune, 'make clean') and run again.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("engine").set_defaults(func=cmd_engine)
+    images = sub.add_parser("images")
+    images.add_argument("names", nargs="*", help=f"default: all of {', '.join(IMAGES)}")
+    images.set_defaults(func=cmd_images)
+    node = sub.add_parser("node")
+    node.add_argument("action", choices=["up", "down"])
+    node.add_argument("names", nargs="+")
+    node.add_argument("--publish", action="append", default=[],
+                      help="a docker -p spec, e.g. 127.0.0.1:18000:8000")
+    node.set_defaults(func=cmd_node)
+    sub.add_parser("down").set_defaults(func=cmd_down)
+    archive = sub.add_parser("archive", help="print the archive path of a lab image")
+    archive.add_argument("name", choices=list(IMAGES))
+    archive.set_defaults(func=cmd_archive)
+    pre = sub.add_parser("preflight")
+    pre.add_argument("--min-free-gb", type=float, default=15)
+    pre.set_defaults(func=cmd_preflight)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

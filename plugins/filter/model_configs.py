@@ -1,0 +1,56 @@
+# Copyright (c) inferops.triton contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: model_configs
+short_description: Validate triton_models and render each config.pbtxt
+version_added: 0.1.0
+description:
+  - Checks every entry's C(config), the protobuf JSON form of Triton's C(ModelConfig),
+    against the schema in C(tritonclient) (field names, types, enum values), then
+    renders canonical C(config.pbtxt) text.
+  - All errors are reported at once; each names the entry, the field path, the value
+    and what would be valid.
+options:
+  _input:
+    description: The C(triton_models) list.
+    type: list
+    elements: dict
+    required: true
+  default_backend:
+    description: Backend set on configs that name neither C(backend) nor C(platform).
+    type: str
+    default: ""
+"""
+
+EXAMPLES = r"""
+- name: Render the model configurations on the controller
+  ansible.builtin.set_fact:
+    rendered: "{{ triton_models | inferops.triton.model_configs(default_backend='onnxruntime') }}"
+"""
+
+RETURN = r"""
+_value:
+  description: One item per model, with C(name) and C(pbtxt) (the config.pbtxt text).
+  type: list
+  elements: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.inferops.triton.plugins.module_utils._model_config import (
+    ModelConfigError,
+    render_model_configs,
+)
+
+
+def model_configs(models, default_backend=""):
+    try:
+        return render_model_configs(models, default_backend)
+    except ModelConfigError as exc:
+        raise AnsibleFilterError(f"invalid triton_models:\n{exc}") from None
+
+
+class FilterModule:
+    def filters(self):
+        return {"model_configs": model_configs}

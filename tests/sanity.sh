@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# ansible-test sanity, offline: the collection must sit at .../ansible_collections/inferops/triton
+# as real files (a copy of what git tracks, plus files not yet committed), and ansible-test's
+# download of get-pip.py is answered from its cache with the stdlib's ensurepip.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+dest="$root/build/sanity/ansible_collections/inferops/triton"
+rm -rf "$dest"
+mkdir -p "$dest"
+(cd "$root" && git ls-files -z --cached --others --exclude-standard \
+   | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' \
+   | tar --null -T - -cf -) | tar -C "$dest" -xf -
+cache="$HOME/.ansible/test/cache"
+mkdir -p "$cache"
+for name in get_pip_24_2.py get_pip_25_0_1.py get_pip_25_1_1.py; do
+  printf 'import ensurepip\nensurepip.bootstrap(upgrade=True)\n' > "$cache/$name"
+done
+cd "$dest"
+"$root/.venv/bin/ansible-test" sanity --venv --python 3.11 "$@"
