@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The local lab: a Docker engine, base images made without a registry, node containers.
 
 A *node* is a container that boots systemd and stands in for a bare-metal host;
@@ -77,8 +76,10 @@ def docker_ok() -> bool:
 
 
 def apt_install(*packages: str) -> None:
-    missing = [p for p in packages if run(["dpkg", "-s", p], check=False,
-                                         capture_output=True).returncode != 0]
+    def installed(package):
+        return run(["dpkg", "-s", package], check=False, capture_output=True).returncode == 0
+
+    missing = [p for p in packages if not installed(p)]
     if not missing:
         return
     log(f"apt-get install {' '.join(missing)}")
@@ -98,7 +99,7 @@ def cmd_engine(_args) -> None:
         log(f"starting dockerd (no systemd here), log in {logfile}")
         with logfile.open("ab") as fh:
             subprocess.Popen(["dockerd"], stdout=fh, stderr=fh, start_new_session=True)
-    for _ in range(60):
+    for _second in range(60):
         if docker_ok():
             log("docker engine answers")
             return
@@ -180,7 +181,8 @@ def node_up(name: str, publish: list[str]) -> None:
              "--label", f"{LAB_LABEL}=node", *NODE_RUN_ARGS,
              "-v", f"{name}-docker:/var/lib/docker", *ports,
              NODE_IMAGE, "/lib/systemd/systemd"], stdout=subprocess.DEVNULL)
-    for _ in range(90):
+    state = ""
+    for _second in range(90):
         state = node_state(name)
         if state in ("running", "degraded"):
             log(f"node {name}: systemd {state}")

@@ -4,8 +4,9 @@
 # download of get-pip.py is answered from its cache with the stdlib's ensurepip.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-dest="$root/build/sanity/ansible_collections/inferops/triton"
-rm -rf "$dest"
+work="${TMPDIR:-/tmp}/inferops-triton-sanity"
+dest="$work/ansible_collections/inferops/triton"   # outside the checkout: ansible-test asks git
+rm -rf "$work"
 mkdir -p "$dest"
 (cd "$root" && git ls-files -z --cached --others --exclude-standard \
    | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' \

@@ -10,18 +10,22 @@ controller (filter plugins), never on a host.
 
 from __future__ import annotations
 
+# protobuf FieldDescriptor.TYPE_* numbers (descriptor.proto) -> the integer range they hold
 _INT_RANGES = {
-    "TYPE_INT32": (-(2**31), 2**31 - 1),
-    "TYPE_SINT32": (-(2**31), 2**31 - 1),
-    "TYPE_SFIXED32": (-(2**31), 2**31 - 1),
-    "TYPE_INT64": (-(2**63), 2**63 - 1),
-    "TYPE_SINT64": (-(2**63), 2**63 - 1),
-    "TYPE_SFIXED64": (-(2**63), 2**63 - 1),
-    "TYPE_UINT32": (0, 2**32 - 1),
-    "TYPE_FIXED32": (0, 2**32 - 1),
-    "TYPE_UINT64": (0, 2**64 - 1),
-    "TYPE_FIXED64": (0, 2**64 - 1),
+    5: (-(2**31), 2**31 - 1),  # int32
+    17: (-(2**31), 2**31 - 1),  # sint32
+    15: (-(2**31), 2**31 - 1),  # sfixed32
+    3: (-(2**63), 2**63 - 1),  # int64
+    18: (-(2**63), 2**63 - 1),  # sint64
+    16: (-(2**63), 2**63 - 1),  # sfixed64
+    13: (0, 2**32 - 1),  # uint32
+    7: (0, 2**32 - 1),  # fixed32
+    4: (0, 2**64 - 1),  # uint64
+    6: (0, 2**64 - 1),  # fixed64
 }
+_64_BIT = {3, 18, 16, 4, 6}
+_DOUBLE, _FLOAT, _BOOL, _STRING, _MESSAGE, _BYTES, _ENUM = 1, 2, 8, 9, 11, 12, 14
+_LABEL_REPEATED = 3
 
 
 class ModelConfigError(ValueError):
@@ -46,10 +50,10 @@ def _describe(value) -> str:
 
 
 def _check_scalar(value, fd, path: str, errors: list[str]) -> None:
-    kind = fd.DESCRIPTOR.EnumValueName("Type", fd.type)
-    if kind == "TYPE_MESSAGE":
+    kind = fd.type
+    if kind == _MESSAGE:
         check_message(value, fd.message_type, path, errors)
-    elif kind == "TYPE_ENUM":
+    elif kind == _ENUM:
         names = [v.name for v in fd.enum_type.values]
         numbers = [v.number for v in fd.enum_type.values]
         if not (value in names or (isinstance(value, int) and not isinstance(value, bool)
@@ -59,7 +63,7 @@ def _check_scalar(value, fd, path: str, errors: list[str]) -> None:
     elif kind in _INT_RANGES:
         low, high = _INT_RANGES[kind]
         number = value
-        if isinstance(value, str) and kind.endswith("64"):
+        if isinstance(value, str) and kind in _64_BIT:
             try:  # the JSON form writes 64-bit integers as strings
                 number = int(value)
             except ValueError:
@@ -68,15 +72,20 @@ def _check_scalar(value, fd, path: str, errors: list[str]) -> None:
             errors.append(f"{path}: {_describe(value)} is not an integer")
         elif not low <= number <= high:
             errors.append(f"{path}: {value} is out of range [{low}, {high}]")
-    elif kind in ("TYPE_FLOAT", "TYPE_DOUBLE"):
+    elif kind in (_FLOAT, _DOUBLE):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             errors.append(f"{path}: {_describe(value)} is not a number")
-    elif kind == "TYPE_BOOL":
+    elif kind == _BOOL:
         if not isinstance(value, bool):
             errors.append(f"{path}: {_describe(value)} is not a boolean (true or false)")
-    elif kind in ("TYPE_STRING", "TYPE_BYTES"):
+    elif kind in (_STRING, _BYTES):
         if not isinstance(value, str):
             errors.append(f"{path}: {_describe(value)} is not a string")
+
+
+def _is_repeated(fd) -> bool:
+    repeated = getattr(fd, "is_repeated", None)  # newer protobuf; ``label`` is deprecated there
+    return bool(repeated) if repeated is not None else fd.label == _LABEL_REPEATED
 
 
 def check_message(value, descriptor, path: str, errors: list[str]) -> None:
@@ -99,7 +108,7 @@ def check_message(value, descriptor, path: str, errors: list[str]) -> None:
             value_fd = fd.message_type.fields_by_name["value"]
             for sub_key, sub_item in item.items():
                 _check_scalar(sub_item, value_fd, f"{where}[{sub_key!r}]", errors)
-        elif fd.label == fd.LABEL_REPEATED:
+        elif _is_repeated(fd):
             if not isinstance(item, list):
                 errors.append(f"{where}: {_describe(item)} is not a list")
                 continue

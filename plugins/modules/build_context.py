@@ -13,7 +13,7 @@ description:
     contents and executable bits.
   - The archive is written only when its bytes differ from O(dest); the roles run this
     on the controller once per fleet and copy the result to every host that builds.
-author: inferops.triton developers
+author: inferops.triton developers (@inferops)
 options:
   src:
     description: Directory holding the build context (with its C(Dockerfile)).
@@ -26,8 +26,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Reports what would change and changes nothing.
   diff_mode:
     support: full
+    description: Shows the change as a before and after.
 """
 
 EXAMPLES = r"""

@@ -15,7 +15,7 @@ description:
     argument rebuilds and an unchanged one never does.
   - When the base image is missing and O(base_image_archive) is given, the archive is
     loaded first (hosts without a registry).
-author: inferops.triton developers
+author: inferops.triton developers (@inferops)
 options:
   name:
     description: Image reference to build, C(name:tag).
@@ -48,8 +48,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Reports what would change and changes nothing.
   diff_mode:
     support: full
+    description: Shows the change as a before and after.
 requirements:
   - Docker CLI and a running Docker engine on the host
 """

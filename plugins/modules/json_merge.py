@@ -12,7 +12,7 @@ description:
     keys that other tools wrote stay as they are. Used for Docker's C(daemon.json).
   - The file is rewritten (sorted keys, two-space indent) only when the merged object
     differs from what the file holds.
-author: inferops.triton developers
+author: inferops.triton developers (@inferops)
 options:
   path:
     description: The JSON file; created when missing.
@@ -29,8 +29,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Reports what would change and changes nothing.
   diff_mode:
     support: full
+    description: Shows the change as a before and after.
 """
 
 EXAMPLES = r"""
