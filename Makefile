@@ -10,6 +10,8 @@ COLLECTION_LINK := build/collections/ansible_collections/inferops/triton
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
+MODEL := build/models/resnet50-v2.onnx
+
 .PHONY: help venv lab demo test unit lint sanity molecule integration clean build
 
 help:
@@ -29,7 +31,11 @@ $(COLLECTION_LINK):
 
 venv: $(BIN)/.stamp $(COLLECTION_LINK)
 
-lab: venv
+# The demo model: generated (the ONNX model zoo is unreachable here), never committed.
+$(MODEL): tools/make_resnet50_onnx.py | venv
+	$(BIN)/python tools/make_resnet50_onnx.py --output $@
+
+lab: venv $(MODEL)
 	$(BIN)/python lab/labctl.py preflight --min-free-gb 10
 	$(BIN)/python lab/labctl.py engine
 	$(BIN)/python lab/labctl.py images
@@ -49,16 +55,19 @@ sanity: venv
 	tests/sanity.sh
 
 molecule: lab
-	cd roles/docker_engine && ../../$(BIN)/molecule test
 	$(BIN)/molecule test -s default
 
 integration: lab
 	$(BIN)/pytest -q tests/integration
 
-test: unit lint sanity molecule integration
+# Lint first (seconds), then the lab, then tests that use it.
+test: lint sanity build lab unit molecule integration
+	@echo "make test: all stages passed"
 
+# The galaxy tarball, checked to hold no venv, caches, images, models or results.
 build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path build/
+	tests/check_tarball.sh build/inferops-triton-*.tar.gz
 
 clean:
 	-$(PYTHON) lab/labctl.py down

@@ -34,9 +34,14 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def serve_models(directory: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+def serve_models(directory: Path, port: int) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """Serve ``directory`` on loopback; the same port each run keeps the model URL (and the
+    controller's download cache, keyed by URL) stable. Port 0 picks a free one."""
     handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
@@ -55,6 +60,7 @@ def main() -> int:
     parser.add_argument("--node", default="inferops-demo-node1")
     parser.add_argument("--inventory", default=str(ROOT / "inventory" / "demo"))
     parser.add_argument("--results-dir", default=str(ROOT / "benchmark-results"))
+    parser.add_argument("--model-port", type=int, default=18080)
     parser.add_argument("playbook_args", nargs="*", help="extra ansible-playbook arguments")
     args = parser.parse_args()
 
@@ -62,7 +68,7 @@ def main() -> int:
     labctl.cmd_engine(None)
     labctl.cmd_images(argparse.Namespace(names=[]))
     ensure_model()
-    server, url = serve_models(MODEL.parent)
+    server, url = serve_models(MODEL.parent, args.model_port)
     labctl.node_up(args.node, [])
     env = dict(os.environ, INFEROPS_DEMO_MODEL_URL=url, INFEROPS_RESULTS_DIR=args.results_dir,
                ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
