@@ -58,10 +58,11 @@ def parse_csv(text: str) -> list[dict]:
 
 
 def summarize(rows: list[dict]) -> list[dict]:
-    """The comparable numbers of each row, under stable snake_case keys."""
+    """The comparable numbers of each row, under stable snake_case keys (only the columns
+    this perf_analyzer version wrote)."""
     out = []
     for row in rows:
         item = {key: row[col] for col, key in _LOAD_COLUMNS.items() if col in row}
-        item.update({key: row.get(col) for col, key in _SUMMARY_COLUMNS.items()})
+        item.update({key: row[col] for col, key in _SUMMARY_COLUMNS.items() if col in row})
         out.append(item)
     return out
