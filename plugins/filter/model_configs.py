@@ -38,6 +38,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.inferops.triton.plugins.module_utils._model_config import (
     ModelConfigError,
     render_model_configs,

@@ -38,6 +38,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.inferops.triton.plugins.module_utils._perf import (
     PerfCsvError,
     parse_csv,

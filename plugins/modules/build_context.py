@@ -59,6 +59,7 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.inferops.triton.plugins.module_utils._image import (
     ImageError,
     pack_context,

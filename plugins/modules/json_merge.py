@@ -57,6 +57,7 @@ import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.inferops.triton.plugins.module_utils._jsonfile import plan
 
 

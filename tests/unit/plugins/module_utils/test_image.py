@@ -8,6 +8,7 @@ import subprocess
 import uuid
 
 import pytest
+
 from ansible_collections.inferops.triton.plugins.module_utils._image import (
     PROVENANCE_LABEL,
     ensure_image,

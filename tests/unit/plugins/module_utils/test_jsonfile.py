@@ -1,6 +1,7 @@
 import json
 
 import pytest
+
 from ansible_collections.inferops.triton.plugins.module_utils._jsonfile import deep_merge, plan
 
 

@@ -3,13 +3,14 @@
 import copy
 
 import pytest
+from google.protobuf import text_format
+from tritonclient.grpc import model_config_pb2
+
 from ansible_collections.inferops.triton.plugins.module_utils._model_config import (
     ModelConfigError,
     render_model_config,
     render_model_configs,
 )
-from google.protobuf import text_format
-from tritonclient.grpc import model_config_pb2
 
 # AMD's Triton guide, resnet50_onnx/config.pbtxt (the text the guide has users type).
 GUIDE_PBTXT = """

@@ -1,4 +1,4 @@
-"""perf_analyzer CSV parsing, on outputs captured in the lab (tests/fixtures/perf_analyzer/SOURCE.md)."""
+"""perf_analyzer CSV parsing, on outputs captured in the lab (see fixtures SOURCE.md)."""
 
 from pathlib import Path
 
