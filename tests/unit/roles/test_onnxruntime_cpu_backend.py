@@ -37,7 +37,7 @@ def test_inputs_must_agree_on_the_batch_size():
 
 def test_concatenate_then_split_round_trips_mixed_batches():
     requests = [arrays(1, value=1), arrays(3, value=2), arrays(2, value=3)]
-    sizes, _ = backend.batch_plan(requests, ["x"])
+    sizes, _errors = backend.batch_plan(requests, ["x"])
     feed = backend.concatenate(requests, sizes, ["x"])
     assert feed["x"].shape == (6, 3)
     pieces = backend.split({"y": feed["x"] * 10}, sizes)
