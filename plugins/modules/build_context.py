@@ -23,13 +23,8 @@ options:
     description: Path of the tar archive to write.
     type: path
     required: true
-attributes:
-  check_mode:
-    support: full
-    description: Reports what would change and changes nothing.
-  diff_mode:
-    support: full
-    description: Shows the change as a before and after.
+extends_documentation_fragment:
+  - inferops.triton.attributes
 """
 
 EXAMPLES = r"""

@@ -45,13 +45,8 @@ options:
     description: Build even when the provenance is unchanged.
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-    description: Reports what would change and changes nothing.
-  diff_mode:
-    support: full
-    description: Shows the change as a before and after.
+extends_documentation_fragment:
+  - inferops.triton.attributes
 requirements:
   - Docker CLI and a running Docker engine on the host
 """

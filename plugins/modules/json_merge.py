@@ -26,13 +26,8 @@ options:
     description: File mode when the file is written.
     type: raw
     default: "0644"
-attributes:
-  check_mode:
-    support: full
-    description: Reports what would change and changes nothing.
-  diff_mode:
-    support: full
-    description: Shows the change as a before and after.
+extends_documentation_fragment:
+  - inferops.triton.attributes
 """
 
 EXAMPLES = r"""
