@@ -40,7 +40,7 @@ lab: venv $(MODEL)
 	$(BIN)/python lab/labctl.py engine
 	$(BIN)/python lab/labctl.py images
 
-demo: venv
+demo: venv $(MODEL)
 	$(BIN)/python lab/demo.py
 
 unit: venv

@@ -47,7 +47,9 @@ def serve_models(directory: Path, port: int) -> tuple[http.server.ThreadingHTTPS
 
 
 def ensure_model() -> None:
-    if MODEL.exists() and MODEL.with_name(MODEL.name + ".sha256").exists():
+    tool = ROOT / "tools" / "make_resnet50_onnx.py"
+    sidecar = MODEL.with_name(MODEL.name + ".sha256")
+    if MODEL.exists() and sidecar.exists() and MODEL.stat().st_mtime >= tool.stat().st_mtime:
         return
     MODEL.parent.mkdir(parents=True, exist_ok=True)
     labctl.log(f"generating {MODEL.relative_to(ROOT)} (ResNet50-v2 shape, random weights)")

@@ -14,9 +14,10 @@ TOOL = ROOT / "tools" / "make_resnet50_onnx.py"
 
 
 def generate(path, seed=0):
-    subprocess.run([sys.executable, str(TOOL), "--output", str(path), "--seed", str(seed)],
-                   check=True, capture_output=True)
-    return path.read_bytes()
+    done = subprocess.run(
+        [sys.executable, str(TOOL), "--output", str(path), "--seed", str(seed)],
+        check=True, capture_output=True, text=True)
+    return path.read_bytes(), done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -26,28 +27,46 @@ def model_path(tmp_path_factory):
     return path
 
 
+def dims(value_info):
+    return [d.dim_param or d.dim_value for d in value_info.type.tensor_type.shape.dim]
+
+
 def test_guide_tensor_names_and_shapes(model_path):
     model = onnx.load(str(model_path))
     (inp,), (out,) = model.graph.input, model.graph.output
-    dims = [d.dim_param or d.dim_value for d in inp.type.tensor_type.shape.dim]
-    assert inp.name == "data" and dims == ["N", 3, 224, 224]
-    assert inp.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
-    dims = [d.dim_param or d.dim_value for d in out.type.tensor_type.shape.dim]
-    assert out.name == "resnetv24_dense0_fwd" and dims == ["N", 1000]
-    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    assert inp.name == "data" and dims(inp) == ["N", 3, 224, 224]
+    assert out.name == "resnetv24_dense0_fwd" and dims(out) == ["N", 1000]
+    assert inp.type.tensor_type.elem_type == out.type.tensor_type.elem_type == \
+        onnx.TensorProto.FLOAT
+    assert model.ir_version == 8
+    assert [(o.domain, o.version) for o in model.opset_import] == [("", 17)]
+    onnx.checker.check_model(model)
+
+
+def test_resnet50_v2_structure(model_path):
+    nodes = onnx.load(str(model_path)).graph.node
+    convs = [n for n in nodes if n.op_type == "Conv"]
     assert len(convs) == 53  # ResNet50: stem + 16 blocks x 3 + 4 projection shortcuts
+    assert sum(n.op_type == "Add" for n in nodes) == 16  # one residual add per block
+    # pre-activation (v2): the graph starts with the input BatchNorm, ends BN-ReLU-pool-dense
+    assert nodes[0].op_type == "BatchNormalization" and nodes[0].input[0] == "data"
+    tail = [n.op_type for n in nodes[-5:]]
+    assert tail == ["BatchNormalization", "Relu", "GlobalAveragePool", "Flatten", "Gemm"]
 
 
 def test_same_seed_same_bytes_and_sidecar(model_path, tmp_path):
-    again = generate(tmp_path / "again.onnx")
+    again, stdout = generate(tmp_path / "again.onnx")
     assert again == model_path.read_bytes()
     digest = hashlib.sha256(again).hexdigest()
     assert (tmp_path / "again.onnx.sha256").read_text() == f"{digest}  again.onnx\n"
-    assert generate(tmp_path / "other.onnx", seed=1) != again
+    assert stdout.strip() == f"{tmp_path / 'again.onnx'} sha256:{digest}"
+    other, _stdout = generate(tmp_path / "other.onnx", seed=1)
+    assert hashlib.sha256(other).hexdigest() != digest
 
 
 def test_runs_with_onnxruntime_at_batch_two(model_path):
     ort = pytest.importorskip("onnxruntime")
     session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
-    (out,) = session.run(None, {"data": np.full((2, 3, 224, 224), 0.5, np.float32)})
-    assert out.shape == (2, 1000) and np.isfinite(out).all()
+    data = np.random.default_rng(0).standard_normal((2, 3, 224, 224)).astype(np.float32)
+    (out,) = session.run(["resnetv24_dense0_fwd"], {"data": data})
+    assert out.shape == (2, 1000) and out.dtype == np.float32 and np.isfinite(out).all()
