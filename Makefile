@@ -39,6 +39,7 @@ lab: venv $(MODEL)
 	$(BIN)/python lab/labctl.py preflight --min-free-gb 10
 	$(BIN)/python lab/labctl.py engine
 	$(BIN)/python lab/labctl.py images
+	$(BIN)/python lab/aptrepo.py build --out build/aptrepo --kernel-headers "$$(uname -r)"
 
 demo: venv $(MODEL)
 	$(BIN)/python lab/demo.py
@@ -56,6 +57,7 @@ sanity: venv
 
 molecule: lab
 	$(BIN)/molecule test -s default
+	$(BIN)/molecule test -s rocm
 
 integration: lab
 	$(BIN)/pytest -q tests/integration

@@ -68,7 +68,7 @@ def main() -> int:
 
     labctl.cmd_preflight(argparse.Namespace(min_free_gb=10))
     labctl.cmd_engine(None)
-    labctl.cmd_images(argparse.Namespace(names=[]))
+    labctl.cmd_images(argparse.Namespace(names=labctl.DEMO_IMAGES))
     ensure_model()
     server, url = serve_models(MODEL.parent, args.model_port)
     labctl.node_up(args.node, [])

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 LAB_LABEL = "org.inferops.lab"
@@ -43,10 +44,32 @@ IMAGES = {
         "env": {"container": "docker"},
         "archive": False,
     },
+    # Ubuntu 24.04, for the roles that support it (rocm): debootstrap has no "noble" script
+    # in Debian 12, but noble bootstraps with the "gutsy" one, as every Ubuntu since does.
+    # The archive keyring comes from Ubuntu's own package, pinned by its sha256; its key
+    # F6EC B376 2474 EDA9 D21B 7022 8719 20D1 991B C93C signs noble's InRelease.
+    "inferops-lab/node:ubuntu2404": {
+        "suite": "noble",
+        "mirror": "http://archive.ubuntu.com/ubuntu",
+        "script": "/usr/share/debootstrap/scripts/gutsy",
+        # universe, as on an installed Ubuntu server (AMD's prerequisites, python3-wheel, are there)
+        "components": ["main", "universe"],
+        "keyring": {
+            "url": "http://archive.ubuntu.com/ubuntu/pool/main/u/ubuntu-keyring/"
+                   "ubuntu-keyring_2023.11.28.1_all.deb",
+            "sha256": "36de43b15853ccae0028e9a767613770c704833f82586f28eb262f0311adb8a8",
+            "member": "usr/share/keyrings/ubuntu-archive-keyring.gpg",
+        },
+        "include": ["systemd", "systemd-sysv", "python3", "dbus", "ca-certificates"],
+        "env": {"container": "docker"},
+        "archive": False,
+    },
     "inferops-lab/debian:12": {"suite": "bookworm", "include": []},
     "inferops-lab/debian:13": {"suite": "trixie", "include": []},
 }
 NODE_IMAGE = "inferops-lab/node:debian12"
+# What `make demo` needs; the Ubuntu node is for the rocm role's molecule scenario only.
+DEMO_IMAGES = [NODE_IMAGE, "inferops-lab/debian:12", "inferops-lab/debian:13"]
 NODE_RUN_ARGS = [
     # systemd in a container, without --privileged (one capability is missing
     # from this machine's bounding set): the recipe in shared/DESIGN.md.
@@ -122,6 +145,24 @@ def archive_path(name: str) -> Path:
     return CACHE / "archives" / (name.replace("/", "_").replace(":", "_") + ".tar")
 
 
+def fetch_keyring(spec: dict) -> str:
+    """An archive keyring from its distribution package, checked against the pinned sha256."""
+    deb = CACHE / "keyrings" / spec["url"].rsplit("/", 1)[1]
+    if not deb.exists() or hashlib.sha256(deb.read_bytes()).hexdigest() != spec["sha256"]:
+        deb.parent.mkdir(parents=True, exist_ok=True)
+        log(f"downloading {spec['url']}")
+        with urllib.request.urlopen(spec["url"], timeout=60) as response:
+            data = response.read()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != spec["sha256"]:
+            sys.exit(f"lab: {spec['url']} has sha256 {digest}, expected {spec['sha256']}")
+        deb.write_bytes(data)
+    into = CACHE / "keyrings" / spec["sha256"][:16]
+    if not (into / spec["member"]).exists():
+        run(["dpkg-deb", "-x", str(deb), str(into)])
+    return str(into / spec["member"])
+
+
 def build_image(name: str, recipe: dict) -> None:
     key = recipe_key(recipe)
     archive = archive_path(name)
@@ -129,9 +170,15 @@ def build_image(name: str, recipe: dict) -> None:
         apt_install("debootstrap")
         with tempfile.TemporaryDirectory(prefix="lab-rootfs-", dir="/var/tmp") as root:
             include = ["--include=" + ",".join(recipe["include"])] if recipe["include"] else []
+            args = [recipe["suite"], root, recipe.get("mirror", MIRROR)]
+            if "script" in recipe:
+                args.append(recipe["script"])
+            if "components" in recipe:
+                include.append("--components=" + ",".join(recipe["components"]))
+            if "keyring" in recipe:
+                include.append("--keyring=" + fetch_keyring(recipe["keyring"]))
             log(f"debootstrap {recipe['suite']} for {name} (about a minute)")
-            run(["debootstrap", "--variant=minbase", *include, recipe["suite"], root, MIRROR],
-                stdout=subprocess.DEVNULL)
+            run(["debootstrap", "--variant=minbase", *include, *args], stdout=subprocess.DEVNULL)
             # debootstrap leaves its own mirror in sources.list; keep it, drop caches.
             shutil.rmtree(Path(root, "var/cache/apt/archives"), ignore_errors=True)
             changes = [f"LABEL {LAB_LABEL}=1", f"LABEL {RECIPE_LABEL}={key}"]

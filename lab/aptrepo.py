@@ -1,0 +1,224 @@
+"""A signed apt repository laid out like repo.radeon.com, for the rocm role's tests.
+
+repo.radeon.com is not reachable from the lab. This builds a stand-in of the same shape
+that the role's real apt path runs against (key download and fingerprint check, deb822
+sources with Signed-By, the pin, ``apt-get update`` verifying InRelease, ``apt-get
+install``, holds):
+
+    <out>/rocm/rocm.gpg.key                          the armored signing key
+    <out>/rocm/apt/<dir>/dists/<suite>/...          rocm-core, rocm, migraphx
+    <out>/graphics/<dir>/ubuntu/dists/<suite>/...   (no packages: a valid empty index)
+    <out>/amdgpu/<drv>/ubuntu/dists/<suite>/...     amdgpu-dkms, amdgpu-dkms-firmware
+    <out>/distro/dists/<suite>/...                  linux-headers-<kernel>,
+                                                    linux-modules-extra-<kernel>
+    <out>/standin.json                              the key's fingerprint, what was built
+
+for the suites ``jammy`` (AMD's builds for Debian 12) and ``noble`` (Ubuntu 24.04). The
+packages carry AMD's names and version shapes but no driver or ROCm code: each holds a
+note saying it is a stand-in, and ``rocm-core`` lays out ``/opt/rocm-<ver>/.info/version``
+and the ``/opt/rocm`` link as the real one does. The ``distro`` repository stands in for
+the distribution's kernel header packages, which do not exist for the lab's kernel.
+
+Every Release is signed by a lab key (ed25519, made once with gpg in ``<out>/.gnupg``,
+never copied to a node) and carries ``Origin: 127.0.0.1``, as a mirror that re-publishes
+AMD's repositories under its own key and origin does. A second run with the same recipe
+costs nothing.
+
+    aptrepo.py build --out build/aptrepo --kernel-headers "$(uname -r)"
+
+Standard library, gpg (installed when missing) and dpkg-deb only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from email.utils import formatdate
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import labctl  # noqa: E402
+
+ROCM = {"version": "7.2.0", "dir": "7.2", "build": "43", "amdgpu": "30.30", "graphics": "7.2"}
+SUITES = {"jammy": "22.04", "noble": "24.04"}
+ORIGIN = "127.0.0.1"
+MAINTAINER = "inferops lab <lab@inferops.invalid>"
+KEY_UID = "inferops lab stand-in for repo.radeon.com <lab@inferops.invalid>"
+NOTE = ("This package is a stand-in made by inferops.triton's lab (lab/aptrepo.py) with the "
+        "name of an AMD package. It contains no driver and no ROCm code.\n")
+EPOCH = 1767225600  # fixed file times, so the same recipe gives the same packages
+
+
+def log(msg: str) -> None:
+    print(f"aptrepo: {msg}", file=sys.stderr, flush=True)
+
+
+def gpg(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["gpg", "--homedir", str(home), "--batch", "--quiet", *args],
+                          check=check, capture_output=True)
+
+
+def ensure_key(home: Path) -> str:
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    listing = gpg(home, "--with-colons", "--list-secret-keys", check=False).stdout.decode()
+    if "fpr:" not in listing:
+        log("making the lab signing key (ed25519)")
+        gpg(home, "--pinentry-mode", "loopback", "--passphrase", "",
+            "--quick-generate-key", KEY_UID, "ed25519", "sign", "never")
+        listing = gpg(home, "--with-colons", "--list-secret-keys").stdout.decode()
+    return next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
+
+
+def packages(kernel: str, suite: str) -> dict[str, list[dict]]:
+    """repository -> the packages it carries for one suite."""
+    release = SUITES[suite]
+    # AMD's shapes: rocm-core 7.2.0.70200-43~24.04, amdgpu-dkms 1:6.16.13.30300000-...
+    numeric = ROCM["version"].replace(".", "") + "00"
+    build = f"{ROCM['build']}~{release}"
+    rocm_version = f"{ROCM['version']}.{numeric}-{build}"
+    driver_version = f"1:6.16.13.{ROCM['amdgpu'].replace('.', '')}000-0~{release}"
+    prefix = f"opt/rocm-{ROCM['version']}"
+
+    def pkg(name, version, files=None, links=None, depends=None, arch="amd64"):
+        return {"Package": name, "Version": version, "Architecture": arch,
+                "Depends": ", ".join(depends or []), "files": files or {},
+                "links": links or {}}
+
+    return {
+        f"rocm/apt/{ROCM['dir']}": [
+            pkg("rocm-core", rocm_version,
+                files={f"{prefix}/.info/version": f"{ROCM['version']}-{ROCM['build']}\n",
+                       f"{prefix}/lib/.keep": "", f"{prefix}/lib64/.keep": ""},
+                links={"opt/rocm": f"rocm-{ROCM['version']}"}),
+            pkg("rocm", rocm_version, depends=[f"rocm-core (= {rocm_version})"]),
+            pkg("migraphx", f"2.15.0.{numeric}-{build}", depends=["rocm-core"]),
+        ],
+        f"graphics/{ROCM['graphics']}/ubuntu": [],
+        f"amdgpu/{ROCM['amdgpu']}/ubuntu": [
+            pkg("amdgpu-dkms-firmware", driver_version, arch="all"),
+            pkg("amdgpu-dkms", driver_version, depends=["amdgpu-dkms-firmware"], arch="all"),
+        ],
+        "distro": [
+            pkg(f"linux-headers-{kernel}", "0.1-0standin"),
+            pkg(f"linux-modules-extra-{kernel}", "0.1-0standin"),
+        ],
+    }
+
+
+def build_deb(spec: dict, into: Path) -> Path:
+    name, version, arch = spec["Package"], spec["Version"], spec["Architecture"]
+    with tempfile.TemporaryDirectory(prefix="aptrepo-") as tmp:
+        root = Path(tmp)
+        (root / "DEBIAN").mkdir()
+        control = [f"Package: {name}", f"Version: {version}", f"Architecture: {arch}",
+                   f"Maintainer: {MAINTAINER}", "Section: misc", "Priority: optional"]
+        if spec["Depends"]:
+            control.append(f"Depends: {spec['Depends']}")
+        control.append(f"Description: stand-in for AMD's {name} (inferops lab)\n "
+                       "No driver or ROCm code is in this package.")
+        (root / "DEBIAN" / "control").write_text("\n".join(control) + "\n")
+        files = {f"usr/share/doc/{name}/STANDIN": NOTE, **spec["files"]}
+        for path, content in files.items():
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_text(content)
+        for path, target in spec["links"].items():
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).symlink_to(target)
+        for path in root.rglob("*"):
+            os.utime(path, (EPOCH, EPOCH), follow_symlinks=False)
+        pool = into / "pool" / "main" / name[0] / name
+        pool.mkdir(parents=True, exist_ok=True)
+        deb = pool / f"{name}_{version.split(':')[-1]}_{arch}.deb"
+        subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root), str(deb)],
+                       check=True, capture_output=True,
+                       env=dict(os.environ, SOURCE_DATE_EPOCH=str(EPOCH)))
+    return deb
+
+
+def stanza(deb: Path, repo: Path) -> str:
+    data = deb.read_bytes()
+    control = subprocess.run(["dpkg-deb", "-f", str(deb)], check=True, capture_output=True,
+                             text=True).stdout.rstrip("\n")
+    return (f"{control}\nFilename: {deb.relative_to(repo)}\nSize: {len(data)}\n"
+            f"MD5sum: {hashlib.md5(data).hexdigest()}\n"  # noqa: S324 - apt's index format
+            f"SHA256: {hashlib.sha256(data).hexdigest()}\n")
+
+
+def write_suite(repo: Path, suite: str, debs: list[Path], home: Path) -> None:
+    dist = repo / "dists" / suite
+    index_dir = dist / "main" / "binary-amd64"
+    index_dir.mkdir(parents=True, exist_ok=True)
+    text = "\n".join(stanza(deb, repo) for deb in debs).encode()
+    (index_dir / "Packages").write_bytes(text)
+    (index_dir / "Packages.gz").write_bytes(gzip.compress(text, mtime=EPOCH))
+    lines = [f"Origin: {ORIGIN}", "Label: inferops lab stand-in", f"Suite: {suite}",
+             f"Codename: {suite}", f"Date: {formatdate(EPOCH, usegmt=True)}",
+             "Architectures: amd64", "Components: main",
+             "Description: stand-in of an AMD repository for inferops.triton's tests", "SHA256:"]
+    for name in ("Packages", "Packages.gz"):
+        data = (index_dir / name).read_bytes()
+        lines.append(f" {hashlib.sha256(data).hexdigest()} {len(data):>8} main/binary-amd64/{name}")
+    release = dist / "Release"
+    release.write_text("\n".join(lines) + "\n")
+    for target in (dist / "InRelease", dist / "Release.gpg"):
+        target.unlink(missing_ok=True)
+    gpg(home, "--digest-algo", "SHA512", "--clearsign", "-o", str(dist / "InRelease"), str(release))
+    gpg(home, "--digest-algo", "SHA512", "--armor", "--detach-sign", "-o",
+        str(dist / "Release.gpg"), str(release))
+
+
+def recipe(kernel: str) -> str:
+    source = Path(__file__).read_bytes()
+    return hashlib.sha256(source + kernel.encode()).hexdigest()[:16]
+
+
+def cmd_build(args) -> None:
+    out = Path(args.out).resolve()
+    meta = out / "standin.json"
+    key = recipe(args.kernel_headers)
+    home = out / ".gnupg"
+    if meta.exists() and json.loads(meta.read_text()).get("recipe") == key:
+        log(f"{out} is up to date (recipe {key})")
+        return
+    if not shutil.which("gpg"):
+        labctl.apt_install("gnupg")
+    fingerprint = ensure_key(home)
+    for part in ("rocm", "graphics", "amdgpu", "distro"):
+        shutil.rmtree(out / part, ignore_errors=True)
+    built: dict[str, dict[str, list[str]]] = {}
+    for suite in SUITES:
+        for repo_path, specs in packages(args.kernel_headers, suite).items():
+            repo = out / repo_path
+            debs = [build_deb(spec, repo) for spec in specs]
+            write_suite(repo, suite, debs, home)
+            built.setdefault(repo_path, {})[suite] = [deb.name for deb in debs]
+    armored = gpg(home, "--armor", "--export", fingerprint).stdout
+    (out / "rocm" / "rocm.gpg.key").write_bytes(armored)
+    meta.write_text(json.dumps({"recipe": key, "key_fingerprint": fingerprint,
+                                "origin": ORIGIN, "rocm": ROCM, "suites": list(SUITES),
+                                "kernel": args.kernel_headers, "packages": built},
+                               indent=2, sort_keys=True) + "\n")
+    log(f"stand-in repository in {out} (key {fingerprint})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    build = sub.add_parser("build")
+    build.add_argument("--out", required=True)
+    build.add_argument("--kernel-headers", required=True,
+                       help="the kernel release the header stand-ins are named for (uname -r)")
+    build.set_defaults(func=cmd_build)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
