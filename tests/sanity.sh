@@ -4,9 +4,11 @@
 # download of get-pip.py is answered from its cache with the stdlib's ensurepip.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-work="${TMPDIR:-/tmp}/inferops-triton-sanity"
-dest="$work/ansible_collections/inferops/triton"   # outside the checkout: ansible-test asks git
-rm -rf "$work"
+# Outside the checkout (ansible-test asks git), one directory per run, so two checkouts on
+# one machine do not remove each other's copy.
+work=$(mktemp -d "${TMPDIR:-/tmp}/inferops-triton-sanity.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+dest="$work/ansible_collections/inferops/triton"
 mkdir -p "$dest"
 (cd "$root" && git ls-files -z --cached --others --exclude-standard \
    | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' \

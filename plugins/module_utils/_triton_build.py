@@ -142,3 +142,102 @@ def commands(checkout, linux_distro, rocm_version, backends=("onnxruntime",), ex
 def missing_targets(host_targets, build_targets):
     """The host's gfx targets a build does not carry (the warning the role gives)."""
     return sorted(set(host_targets or []) - set(build_targets or []))
+
+
+class BuildError(RuntimeError):
+    """A git or Docker step failed; the message carries the tail of what it printed."""
+
+
+def _tail(text, lines=40):
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def resolve_ref(run, source_url, ref):
+    """The commit ``ref`` names at ``source_url`` (``git ls-remote``: changes nothing)."""
+    ref = check_ref(ref)
+    if COMMIT_RE.match(ref):
+        return ref
+    rc, out, err = run(["git", "ls-remote", source_url, ref, f"{ref}^{{}}"])
+    if rc != 0:
+        raise BuildError(f"git ls-remote {source_url} {ref} failed: {_tail(err)}")
+    found = {}
+    for line in out.splitlines():
+        commit, _tab, name = line.partition("\t")
+        found[name] = commit
+    # An annotated tag's commit is the peeled entry; otherwise the branch or tag itself.
+    for name in (f"refs/tags/{ref}^{{}}", f"refs/heads/{ref}", f"refs/tags/{ref}"):
+        if name in found:
+            return found[name]
+    raise BuildError(f"triton_image_source_ref: {ref!r} is neither a branch nor a tag of "
+                     f"{source_url}")
+
+
+def checkout(run, source_url, commit, directory):
+    """``directory`` holding ``commit`` of ``source_url``, clean, detached."""
+    steps = []
+    rc, _out, _err = run(["git", "-C", directory, "rev-parse", "--git-dir"])
+    if rc != 0:
+        steps.append(["git", "init", "-q", directory])
+    steps += [
+        ["git", "-C", directory, "fetch", "-q", "--depth", "1", source_url, commit],
+        ["git", "-C", directory, "checkout", "-q", "--force", "--detach", commit],
+        ["git", "-C", directory, "clean", "-q", "-ffdx"],
+    ]
+    for step in steps:
+        rc, out, err = run(step)
+        if rc != 0:
+            raise BuildError(f"{' '.join(step)} failed (exit {rc}): {_tail(out + err)}")
+
+
+def image_provenance(run, name):
+    rc, out, _err = run(["docker", "image", "inspect", "--format",
+                         "{{ json .Config.Labels }}", name])
+    if rc != 0:
+        return None
+    labels = json.loads(out or "null") or {}
+    return labels.get(LABEL_PREFIX + "provenance")
+
+
+def label_image(run, built, name, labels):
+    """Tag ``built`` as ``name`` with ``labels`` (a one-line build: no context, no layers)."""
+    dockerfile = f"FROM {built}\n"
+    args = ["docker", "build", "--quiet", "--tag", name]
+    for key, value in sorted(labels.items()):
+        args += ["--label", f"{key}={value}"]
+    rc, out, err = run(args + ["-"], data=dockerfile)
+    if rc != 0:
+        raise BuildError(f"labelling {built} as {name} failed: {_tail(out + err)}")
+    return out.strip().splitlines()[-1] if out.strip() else None
+
+
+def ensure_built(run, name, source_url, ref, directory, linux_distro, rocm_version,
+                 backends=("onnxruntime",), extra_args=(), gpu_targets=(), log_path=None,
+                 python="python3", check_mode=False, force=False):
+    """Build ``name`` the guide's way when its provenance differs from the host's image."""
+    steps = commands(directory, linux_distro, rocm_version, backends, extra_args, python)
+    commit = resolve_ref(run, source_url, ref)
+    digest, labels = provenance(source_url, commit, steps[1][2:], rocm_version, gpu_targets,
+                                linux_distro)
+    before = image_provenance(run, name)
+    result = {"changed": force or before != digest, "commit": commit, "provenance": digest,
+              "previous_provenance": before, "labels": labels,
+              "commands": [" ".join(step) for step in steps], "image_id": None}
+    if result["changed"] and not check_mode:
+        checkout(run, source_url, commit, directory)
+        log = []
+        for step in steps:
+            rc, out, err = run(step, cwd=directory)
+            log.append(f"$ {' '.join(step)}\n{out}{err}")
+            if log_path:
+                with open(log_path, "w", encoding="utf-8") as handle:
+                    handle.write("\n".join(log))
+            if rc != 0:
+                raise BuildError(f"{' '.join(step)} failed (exit {rc}) in {directory}"
+                                 f"{'; full log in ' + log_path if log_path else ''}; "
+                                 f"last lines:\n{_tail(out + err)}")
+        label_image(run, BUILT_IMAGE, name, labels)
+        if image_provenance(run, name) != digest:
+            raise BuildError(f"{name} was built but does not carry provenance {digest}")
+    rc, out, _err = run(["docker", "image", "inspect", "--format", "{{ .Id }}", name])
+    result["image_id"] = out.strip() if rc == 0 else None
+    return result

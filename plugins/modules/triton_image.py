@@ -1,0 +1,178 @@
+#!/usr/bin/python
+# Copyright (c) inferops.triton contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: triton_image
+short_description: The ROCm Triton server image, built from source once per provenance
+version_added: 0.1.0
+description:
+  - With O(source=build), builds the server image the way AMD's guide does - the ROCm
+    server repository at a branch, tag or commit, C(scripts/build_<distro>_rocm_<ver>_base.sh),
+    then C(build.py --no-container-pull --enable-logging --enable-stats --enable-tracing
+    --enable-rocm --enable-metrics --verbose --endpoint=grpc --endpoint=http
+    --backend=onnxruntime --linux-distro=<distro>) - and tags the result O(name).
+  - The image carries labels with the source URL, the resolved commit, the build.py
+    arguments, the ROCm release, the GPU targets and a hash of all of them. The ref is
+    resolved with C(git ls-remote), so a moved branch is seen, and the build runs only when
+    that hash differs from the label of the host's image - a changed argument rebuilds,
+    an unchanged one never does.
+  - The full build log stays on the host (O(log_path)); its tail comes back on failure.
+    Builds take hours; run the task with C(async) and C(poll).
+  - Check mode resolves the ref and reports whether a build would run, without fetching
+    or building.
+author: inferops.triton developers (@inferops)
+options:
+  name:
+    description: The image reference to produce, C(name:tag).
+    type: str
+    required: true
+  source:
+    description: Where the image comes from. C(build) is the from-source path.
+    type: str
+    choices: [build]
+    default: build
+  source_url:
+    description: The ROCm server repository (or a mirror of it).
+    type: str
+    default: https://github.com/ROCm/triton-inference-server-server.git
+  ref:
+    description: Branch, tag or 40-digit commit.
+    type: str
+    default: rocm7.2_r25.12
+  checkout_dir:
+    description: Where the source is checked out on the host.
+    type: path
+    required: true
+  linux_distro:
+    description: The image's distribution, C(ubuntu) (24.04) or C(debian) (12).
+    type: str
+    choices: [ubuntu, debian]
+    default: ubuntu
+  rocm_version:
+    description: The ROCm release the base script is named for.
+    type: str
+    default: "7.2"
+  backends:
+    description: build.py backends; C(onnxruntime) must be among them.
+    type: list
+    elements: str
+    default: [onnxruntime]
+  extra_args:
+    description: Further build.py options, e.g. pinned C(--repo-tag=) refs.
+    type: list
+    elements: str
+    default: []
+  gpu_targets:
+    description: The gfx targets the build is for, recorded in the labels.
+    type: list
+    elements: str
+    default: []
+  log_path:
+    description: The build log on the host.
+    type: path
+  python:
+    description: The Python that runs build.py.
+    type: str
+    default: python3
+  force:
+    description: Build even when the provenance is unchanged.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - inferops.triton.attributes
+requirements:
+  - git, bash, Python 3, the Docker CLI and a running Docker engine on the host
+"""
+
+EXAMPLES = r"""
+- name: Build the ROCm Triton image (hours), once per provenance
+  inferops.triton.triton_image:
+    name: inferops/tritonserver:rocm7.2-ubuntu
+    checkout_dir: /var/lib/inferops-triton/src/server
+    log_path: /var/lib/inferops-triton/build.log
+    gpu_targets: [gfx942]
+  async: 21600
+  poll: 60
+"""
+
+RETURN = r"""
+commit:
+  description: The commit the ref resolved to.
+  type: str
+  returned: always
+  sample: 0123456789abcdef0123456789abcdef01234567
+provenance:
+  description: The hash over source, commit, arguments, ROCm release and GPU targets.
+  type: str
+  returned: always
+  sample: sha256:5d41402abc4b2a76b9719d911017c592
+previous_provenance:
+  description: The provenance label of the host's image before, or null.
+  type: str
+  returned: always
+labels:
+  description: The labels the image carries.
+  type: dict
+  returned: always
+commands:
+  description: The guide's build steps as run in O(checkout_dir).
+  type: list
+  elements: str
+  returned: always
+image_id:
+  description: The image id, or null when there is none yet (check mode).
+  type: str
+  returned: always
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.inferops.triton.plugins.module_utils._triton_build import (
+    BuildError,
+    BuildPlanError,
+    ensure_built,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            source=dict(type="str", choices=["build"], default="build"),
+            source_url=dict(type="str",
+                            default="https://github.com/ROCm/triton-inference-server-server.git"),
+            ref=dict(type="str", default="rocm7.2_r25.12"),
+            checkout_dir=dict(type="path", required=True),
+            linux_distro=dict(type="str", choices=["ubuntu", "debian"], default="ubuntu"),
+            rocm_version=dict(type="str", default="7.2"),
+            backends=dict(type="list", elements="str", default=["onnxruntime"]),
+            extra_args=dict(type="list", elements="str", default=[]),
+            gpu_targets=dict(type="list", elements="str", default=[]),
+            log_path=dict(type="path"),
+            python=dict(type="str", default="python3"),
+            force=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+
+    def run(args, data=None, cwd=None):
+        return module.run_command(args, data=data, cwd=cwd)
+
+    try:
+        result = ensure_built(
+            run, p["name"], p["source_url"], p["ref"], p["checkout_dir"], p["linux_distro"],
+            p["rocm_version"], p["backends"], p["extra_args"], p["gpu_targets"], p["log_path"],
+            p["python"], module.check_mode, p["force"])
+    except (BuildError, BuildPlanError, OSError) as exc:
+        module.fail_json(msg=str(exc))
+    if module._diff:
+        result["diff"] = {"before": {"provenance": result["previous_provenance"]},
+                          "after": {"provenance": result["provenance"]}}
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""triton_image's from-source path, for real: git and Docker on this machine, against a local
+repository laid out like ROCm/triton-inference-server-server (lab/rocm_server_repo.py; GitHub
+is not reachable here). The module resolves the branch with git ls-remote, fetches the commit,
+runs the base script and build.py with the guide's arguments, and labels the result.
+
+Needs the lab's Docker engine and inferops-lab/debian:12 (make lab).
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "lab"))
+import rocm_server_repo  # noqa: E402
+
+IMAGE = "inferops-test/tritonserver:build"
+GUIDE_ARGS = ("--no-container-pull --enable-logging --enable-stats --enable-tracing "
+              "--enable-rocm --enable-metrics --verbose --endpoint=grpc --endpoint=http "
+              "--backend=onnxruntime --linux-distro=ubuntu")
+TOUCHED = [IMAGE, "tritonserver:latest", "localhost/ubuntu24.04_rocm7.2",
+           "localhost/debian12_rocm7.2"]
+
+
+def docker(*args):
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    work = tmp_path_factory.mktemp("rocm-server")
+    docker("rmi", "-f", *TOUCHED)
+    rocm_server_repo.make(work / "upstream", "inferops-lab/debian:12")
+    yield work
+    docker("rmi", "-f", *TOUCHED)
+
+
+def build(repo, *flags, **options):
+    """One task of the module on localhost; returns its result."""
+    params = {"name": IMAGE, "source_url": str(repo / "upstream"),
+              "checkout_dir": str(repo / "checkout"), "log_path": str(repo / "build.log"),
+              "gpu_targets": ["gfx942"], **options}
+    playbook = repo / "play.yml"
+    playbook.write_text(json.dumps([{
+        "hosts": "localhost", "gather_facts": False,
+        "tasks": [{"name": "Build", "inferops.triton.triton_image": params,
+                   "register": "out"}]}]))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+    proc = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+         "-e", f"ansible_python_interpreter={ROOT / '.venv' / 'bin' / 'python'}",
+         str(playbook), *flags], capture_output=True, text=True, env=env, check=False,
+        timeout=900)
+    result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    return proc.returncode, result
+
+
+def image_id():
+    return docker("image", "inspect", "--format", "{{ .Id }}", IMAGE).stdout.strip() or None
+
+
+def built_args():
+    return docker("run", "--rm", IMAGE, "cat", "/opt/tritonserver/build-args.txt").stdout.strip()
+
+
+def test_first_run_builds_with_the_guides_commands(repo):
+    rc, result = build(repo)
+    assert rc == 0, result.get("msg")
+    assert result["changed"]
+    assert built_args() == GUIDE_ARGS
+    labels = json.loads(docker("image", "inspect", "--format", "{{ json .Config.Labels }}",
+                               IMAGE).stdout)
+    upstream_head = subprocess.run(["git", "-C", str(repo / "upstream"), "rev-parse", "HEAD"],
+                                   capture_output=True, text=True, check=True).stdout.strip()
+    assert labels["org.inferops.triton.commit"] == upstream_head == result["commit"]
+    assert labels["org.inferops.triton.provenance"] == result["provenance"]
+    assert labels["org.inferops.triton.build-args"] == GUIDE_ARGS
+    assert labels["org.inferops.triton.gpu-targets"] == "gfx942"
+    assert "stand-in build.py: building tritonserver:latest" in (repo / "build.log").read_text()
+
+
+def test_second_run_is_a_no_op_decided_by_the_provenance(repo):
+    before = image_id()
+    rc, result = build(repo)
+    assert rc == 0 and not result["changed"], result
+    assert result["previous_provenance"] == result["provenance"]
+    assert image_id() == before
+
+
+def test_check_mode_reports_a_changed_argument_and_builds_nothing(repo):
+    before = image_id()
+    rc, result = build(repo, "--check", backends=["onnxruntime", "python"])
+    assert rc == 0 and result["changed"], result
+    assert image_id() == before
+    assert built_args() == GUIDE_ARGS
+
+
+def test_a_changed_argument_rebuilds(repo):
+    before = image_id()
+    rc, result = build(repo, backends=["onnxruntime", "python"])
+    assert rc == 0 and result["changed"], result
+    assert image_id() != before
+    assert built_args() == GUIDE_ARGS.replace("--backend=onnxruntime",
+                                              "--backend=onnxruntime --backend=python")
+
+
+def test_a_moved_branch_rebuilds_at_the_new_commit(repo):
+    upstream = repo / "upstream"
+    (upstream / "NOTICE").write_text("a later commit on the branch\n")
+    subprocess.run(["git", "-C", str(upstream), "add", "NOTICE"], check=True)
+    subprocess.run(["git", "-C", str(upstream), "-c", "user.name=t", "-c", "user.email=t@t",
+                    "commit", "-q", "-m", "later"], check=True)
+    rc, result = build(repo, backends=["onnxruntime", "python"])
+    assert rc == 0 and result["changed"], result
+    head = subprocess.run(["git", "-C", str(upstream), "rev-parse", "HEAD"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    assert result["commit"] == head
+
+
+def test_a_failing_build_returns_the_tail_of_its_log(repo):
+    rc, result = build(repo, extra_args=["--enable-gpu-metrics-typo"])
+    assert rc != 0
+    assert "python3 build.py" in result["msg"] and "unrecognized arguments" in result["msg"]
+    assert "full log in" in result["msg"]
