@@ -123,3 +123,50 @@ def ensure_image(run, ref: str, context: bytes, build_args: dict, labels: dict,
         result["base_loaded"] = True
     result["image_id"] = build(run, ref, context, build_args, labels, provenance)
     return result
+
+
+def archive_images(path: str) -> list[dict]:
+    """The images in a ``docker save`` archive (plain or compressed), from its manifest.json:
+    ``[{"id": "sha256:...", "tags": [...]}]``. Both layouts: ``<hex>.json`` (Docker before 25)
+    and OCI ``blobs/sha256/<hex>``."""
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            member = tar.extractfile("manifest.json")
+            manifest = json.load(member) if member else None
+    except (OSError, KeyError, tarfile.TarError, ValueError) as exc:
+        raise ImageError(f"{path} is not a docker save archive ({exc})") from None
+    if not isinstance(manifest, list) or not manifest:
+        raise ImageError(f"{path} is not a docker save archive (no images in manifest.json)")
+    images = []
+    for entry in manifest:
+        config = os.path.basename(str(entry.get("Config", "")))
+        digest = config[:-5] if config.endswith(".json") else config
+        images.append({"id": f"sha256:{digest}", "tags": list(entry.get("RepoTags") or [])})
+    return images
+
+
+def ensure_loaded(run, archive: str, ref: str, check_mode: bool, force: bool = False) -> dict:
+    """Make ``ref`` the image in ``archive``; load only when the host's image id differs."""
+    images = archive_images(archive)
+    wanted = [image for image in images if ref in image["tags"]]
+    if not wanted and len(images) == 1:
+        wanted = images
+    if not wanted:
+        tags = sorted(tag for image in images for tag in image["tags"])
+        raise ImageError(f"{archive} holds no image tagged {ref} (it holds {', '.join(tags)}); "
+                         "name one of those, or an archive with a single image")
+    target = wanted[0]["id"]
+    image = inspect(run, ref)
+    before = image["Id"] if image else None
+    result = {"image_id": target, "previous_image_id": before,
+              "changed": force or before != target}
+    if result["changed"] and not check_mode:
+        load(run, archive)
+        if ref not in wanted[0]["tags"]:
+            rc, _out, err = run(["tag", target, ref])
+            if rc != 0:
+                raise ImageError(f"docker tag {target} {ref} failed: {err.strip()}")
+        image = inspect(run, ref)
+        if not image or image["Id"] != target:
+            raise ImageError(f"{archive} was loaded but {ref} is not image {target}")
+    return result

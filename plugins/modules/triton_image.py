@@ -22,6 +22,9 @@ description:
     Builds take hours; run the task with C(async) and C(poll).
   - Check mode resolves the ref and reports whether a build would run, without fetching
     or building.
+  - With O(source=load), makes O(name) the image in a C(docker save) archive on the host
+    (plain or compressed), loading it only when the host's image id differs from the
+    archive's - the way images built once are distributed to nodes without a registry.
 author: inferops.triton developers (@inferops)
 options:
   name:
@@ -29,10 +32,15 @@ options:
     type: str
     required: true
   source:
-    description: Where the image comes from. C(build) is the from-source path.
+    description:
+      - Where the image comes from. C(build) is the from-source path; C(load) an image
+        archive on the host.
     type: str
-    choices: [build]
+    choices: [build, load]
     default: build
+  archive:
+    description: With O(source=load), the C(docker save) archive on the host.
+    type: path
   source_url:
     description: The ROCm server repository (or a mirror of it).
     type: str
@@ -42,9 +50,8 @@ options:
     type: str
     default: rocm7.2_r25.12
   checkout_dir:
-    description: Where the source is checked out on the host.
+    description: Where the source is checked out on the host; required with O(source=build).
     type: path
-    required: true
   linux_distro:
     description: The image's distribution, C(ubuntu) (24.04) or C(debian) (12).
     type: str
@@ -95,40 +102,54 @@ EXAMPLES = r"""
     gpu_targets: [gfx942]
   async: 21600
   poll: 60
+
+- name: Take the image built once from the archive the controller copied
+  inferops.triton.triton_image:
+    name: inferops/tritonserver:rocm7.2-ubuntu
+    source: load
+    archive: /var/lib/inferops-triton/tritonserver-rocm7.2-ubuntu.tar.gz
 """
 
 RETURN = r"""
 commit:
   description: The commit the ref resolved to.
   type: str
-  returned: always
+  returned: with O(source=build)
   sample: 0123456789abcdef0123456789abcdef01234567
 provenance:
   description: The hash over source, commit, arguments, ROCm release and GPU targets.
   type: str
-  returned: always
+  returned: with O(source=build)
   sample: sha256:5d41402abc4b2a76b9719d911017c592
 previous_provenance:
   description: The provenance label of the host's image before, or null.
   type: str
-  returned: always
+  returned: with O(source=build)
+previous_image_id:
+  description: The id of the host's image before, or null.
+  type: str
+  returned: with O(source=load)
 labels:
   description: The labels the image carries.
   type: dict
-  returned: always
+  returned: with O(source=build)
 commands:
   description: The guide's build steps as run in O(checkout_dir).
   type: list
   elements: str
-  returned: always
+  returned: with O(source=build)
 image_id:
-  description: The image id, or null when there is none yet (check mode).
+  description: The image id (with O(source=build), null when there is none yet in check mode).
   type: str
   returned: always
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.inferops.triton.plugins.module_utils._image import (
+    ImageError,
+    ensure_loaded,
+)
 from ansible_collections.inferops.triton.plugins.module_utils._triton_build import (
     BuildError,
     BuildPlanError,
@@ -140,11 +161,12 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type="str", required=True),
-            source=dict(type="str", choices=["build"], default="build"),
+            source=dict(type="str", choices=["build", "load"], default="build"),
+            archive=dict(type="path"),
             source_url=dict(type="str",
                             default="https://github.com/ROCm/triton-inference-server-server.git"),
             ref=dict(type="str", default="rocm7.2_r25.12"),
-            checkout_dir=dict(type="path", required=True),
+            checkout_dir=dict(type="path"),
             linux_distro=dict(type="str", choices=["ubuntu", "debian"], default="ubuntu"),
             rocm_version=dict(type="str", default="7.2"),
             backends=dict(type="list", elements="str", default=["onnxruntime"]),
@@ -154,6 +176,7 @@ def main():
             python=dict(type="str", default="python3"),
             force=dict(type="bool", default=False),
         ),
+        required_if=[("source", "build", ["checkout_dir"]), ("source", "load", ["archive"])],
         supports_check_mode=True,
     )
     p = module.params
@@ -161,16 +184,23 @@ def main():
     def run(args, data=None, cwd=None):
         return module.run_command(args, data=data, cwd=cwd)
 
+    docker = module.get_bin_path("docker", required=True)
     try:
-        result = ensure_built(
-            run, p["name"], p["source_url"], p["ref"], p["checkout_dir"], p["linux_distro"],
-            p["rocm_version"], p["backends"], p["extra_args"], p["gpu_targets"], p["log_path"],
-            p["python"], module.check_mode, p["force"])
-    except (BuildError, BuildPlanError, OSError) as exc:
+        if p["source"] == "load":
+            result = ensure_loaded(lambda args, data=None: run([docker, *args], data),
+                                   p["archive"], p["name"], module.check_mode, p["force"])
+            diff = ({"image_id": result["previous_image_id"]}, {"image_id": result["image_id"]})
+        else:
+            result = ensure_built(
+                run, p["name"], p["source_url"], p["ref"], p["checkout_dir"],
+                p["linux_distro"], p["rocm_version"], p["backends"], p["extra_args"],
+                p["gpu_targets"], p["log_path"], p["python"], module.check_mode, p["force"])
+            diff = ({"provenance": result["previous_provenance"]},
+                    {"provenance": result["provenance"]})
+    except (BuildError, BuildPlanError, ImageError, OSError) as exc:
         module.fail_json(msg=str(exc))
     if module._diff:
-        result["diff"] = {"before": {"provenance": result["previous_provenance"]},
-                          "after": {"provenance": result["provenance"]}}
+        result["diff"] = {"before": diff[0], "after": diff[1]}
     module.exit_json(**result)
 
 

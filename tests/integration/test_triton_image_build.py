@@ -127,3 +127,44 @@ def test_a_failing_build_returns_the_tail_of_its_log(repo):
     assert rc != 0
     assert "python3 build.py" in result["msg"] and "unrecognized arguments" in result["msg"]
     assert "full log in" in result["msg"]
+
+
+@pytest.fixture(scope="module")
+def archive(repo):
+    """The built image, saved and gzipped as it would travel to nodes without a registry."""
+    path = repo / "tritonserver.tar.gz"
+    subprocess.run(f"docker save {IMAGE} | gzip -1 > {path}", shell=True, check=True)
+    return path
+
+
+def test_load_skips_a_host_that_holds_the_same_image_id(repo, archive):
+    before = image_id()
+    rc, result = build(repo, source="load", archive=str(archive))
+    assert rc == 0 and not result["changed"], result
+    assert result["image_id"] == result["previous_image_id"] == before
+
+
+def test_load_in_check_mode_reports_and_loads_nothing(repo, archive):
+    built = image_id()
+    docker("rmi", IMAGE)
+    rc, result = build(repo, "--check", source="load", archive=str(archive))
+    assert rc == 0 and result["changed"], result
+    assert result["image_id"] == built and result["previous_image_id"] is None
+    assert image_id() is None
+
+
+def test_load_brings_the_image_back_then_is_a_no_op(repo, archive):
+    rc, result = build(repo, source="load", archive=str(archive))
+    assert rc == 0 and result["changed"], result
+    assert image_id() == result["image_id"]
+    assert built_args().startswith("--no-container-pull")
+    rc, again = build(repo, source="load", archive=str(archive))
+    assert rc == 0 and not again["changed"], again
+
+
+def test_load_of_something_that_is_not_an_archive_says_so(repo):
+    bogus = repo / "not-an-image.tar"
+    bogus.write_text("hello\n")
+    rc, result = build(repo, source="load", archive=str(bogus))
+    assert rc != 0
+    assert "is not a docker save archive" in result["msg"]
