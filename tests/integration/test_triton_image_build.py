@@ -8,6 +8,7 @@ Needs the lab's Docker engine and inferops-lab/debian:12 (make lab).
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,8 +23,8 @@ IMAGE = "inferops-test/tritonserver:build"
 GUIDE_ARGS = ("--no-container-pull --enable-logging --enable-stats --enable-tracing "
               "--enable-rocm --enable-metrics --verbose --endpoint=grpc --endpoint=http "
               "--backend=onnxruntime --linux-distro=ubuntu")
-TOUCHED = [IMAGE, "tritonserver:latest", "localhost/ubuntu24.04_rocm7.2",
-           "localhost/debian12_rocm7.2"]
+TOUCHED = [IMAGE, "inferops-test/tritonserver:role", "tritonserver:latest",
+           "localhost/ubuntu24.04_rocm7.2", "localhost/debian12_rocm7.2"]
 
 
 def docker(*args):
@@ -168,3 +169,40 @@ def test_load_of_something_that_is_not_an_archive_says_so(repo):
     rc, result = build(repo, source="load", archive=str(bogus))
     assert rc != 0
     assert "is not a docker save archive" in result["msg"]
+
+
+def role(repo, *flags, **variables):
+    """The triton_image role on localhost; returns (rc, the role's recorded facts, output)."""
+    playbook = repo / "role.yml"
+    playbook.write_text(json.dumps([{
+        "hosts": "localhost", "gather_facts": False,
+        "roles": [{"role": "inferops.triton.triton_image"}],
+        "tasks": [{"name": "Show", "ansible.builtin.debug": {
+            "msg": {"id": "{{ triton_image_id }}", "changed": "{{ triton_image_changed }}"}}}]}]))
+    values = {"triton_image_name": "inferops-test/tritonserver", "triton_image_tag": "role",
+              "triton_image_host_build_dir": str(repo / "role-build"),
+              "triton_image_source_url": str(repo / "upstream"),
+              "triton_image_gpu_targets": ["gfx942"], **variables}
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    proc = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+         "-e", f"ansible_python_interpreter={ROOT / '.venv' / 'bin' / 'python'}",
+         "-e", json.dumps(values), str(playbook), *flags],
+        capture_output=True, text=True, env=env, check=False, timeout=900)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_the_role_builds_once_then_finds_nothing_to_do(repo):
+    rc, out = role(repo, triton_image_source="build")
+    assert rc == 0, out[-3000:]
+    assert re.search(r"localhost\s+:\s+ok=\d+\s+changed=[1-9]", out), out[-2000:]
+    rc, out = role(repo, triton_image_source="build")
+    assert rc == 0, out[-3000:]
+    assert re.search(r"localhost\s+:\s+ok=\d+\s+changed=0\s", out), out[-2000:]
+    docker("rmi", "inferops-test/tritonserver:role")
+
+
+def test_the_role_refuses_load_without_an_archive(repo):
+    rc, out = role(repo, triton_image_source="load")
+    assert rc != 0
+    assert "triton_image_archive must name a docker save archive" in out
