@@ -28,6 +28,11 @@ import hashlib
 import json
 import re
 
+from ansible_collections.inferops.triton.plugins.module_utils._image import (
+    current_provenance,
+    inspect,
+)
+
 DEFAULT_SOURCE = "https://github.com/ROCm/triton-inference-server-server.git"
 DEFAULT_REF = "rocm7.2_r25.12"
 BUILT_IMAGE = "tritonserver:latest"
@@ -189,15 +194,6 @@ def checkout(run, source_url, commit, directory):
             raise BuildError(f"{' '.join(step)} failed (exit {rc}): {_tail(out + err)}")
 
 
-def image_provenance(run, name):
-    rc, out, _err = run(["docker", "image", "inspect", "--format",
-                         "{{ json .Config.Labels }}", name])
-    if rc != 0:
-        return None
-    labels = json.loads(out or "null") or {}
-    return labels.get(LABEL_PREFIX + "provenance")
-
-
 def label_image(run, built, name, labels):
     """Tag ``built`` as ``name`` with ``labels`` (a one-line build: no context, no layers)."""
     dockerfile = f"FROM {built}\n"
@@ -214,11 +210,15 @@ def ensure_built(run, name, source_url, ref, directory, linux_distro, rocm_versi
                  backends=("onnxruntime",), extra_args=(), gpu_targets=(), log_path=None,
                  python="python3", check_mode=False, force=False):
     """Build ``name`` the guide's way when its provenance differs from the host's image."""
+    def docker(args, data=None):
+        return run(["docker", *args], data=data)
+
     steps = commands(directory, linux_distro, rocm_version, backends, extra_args, python)
     commit = resolve_ref(run, source_url, ref)
     digest, labels = provenance(source_url, commit, steps[1][2:], rocm_version, gpu_targets,
                                 linux_distro)
-    before = image_provenance(run, name)
+    image = inspect(docker, name)
+    before = current_provenance(image)
     result = {"changed": force or before != digest, "commit": commit, "provenance": digest,
               "previous_provenance": before, "labels": labels,
               "commands": [" ".join(step) for step in steps], "image_id": None}
@@ -236,8 +236,8 @@ def ensure_built(run, name, source_url, ref, directory, linux_distro, rocm_versi
                                  f"{'; full log in ' + log_path if log_path else ''}; "
                                  f"last lines:\n{_tail(out + err)}")
         label_image(run, BUILT_IMAGE, name, labels)
-        if image_provenance(run, name) != digest:
+        image = inspect(docker, name)
+        if current_provenance(image) != digest:
             raise BuildError(f"{name} was built but does not carry provenance {digest}")
-    rc, out, _err = run(["docker", "image", "inspect", "--format", "{{ .Id }}", name])
-    result["image_id"] = out.strip() if rc == 0 else None
+    result["image_id"] = image["Id"] if image else None
     return result

@@ -151,6 +151,8 @@ from ansible_collections.inferops.triton.plugins.module_utils._image import (
     ensure_loaded,
 )
 from ansible_collections.inferops.triton.plugins.module_utils._triton_build import (
+    DEFAULT_REF,
+    DEFAULT_SOURCE,
     BuildError,
     BuildPlanError,
     ensure_built,
@@ -163,9 +165,8 @@ def main():
             name=dict(type="str", required=True),
             source=dict(type="str", choices=["build", "load"], default="build"),
             archive=dict(type="path"),
-            source_url=dict(type="str",
-                            default="https://github.com/ROCm/triton-inference-server-server.git"),
-            ref=dict(type="str", default="rocm7.2_r25.12"),
+            source_url=dict(type="str", default=DEFAULT_SOURCE),
+            ref=dict(type="str", default=DEFAULT_REF),
             checkout_dir=dict(type="path"),
             linux_distro=dict(type="str", choices=["ubuntu", "debian"], default="ubuntu"),
             rocm_version=dict(type="str", default="7.2"),
