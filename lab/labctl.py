@@ -13,6 +13,7 @@ Standard library only: this runs before the controller venv exists.
     labctl.py node up NAME [NAME ...]     # start node containers, wait for systemd
     labctl.py node down NAME [NAME ...]   # remove them and their volumes
     labctl.py down                        # remove every node this lab made
+    labctl.py registry NAME               # a TLS registry node (Debian's docker-registry)
     labctl.py preflight --min-free-gb N   # fail early when the disk is short
 """
 
@@ -64,10 +65,23 @@ IMAGES = {
         "env": {"container": "docker"},
         "archive": False,
     },
+    # A Debian 12 node with Docker Engine already installed (the docker_engine role then
+    # finds it present): for the multi-node tests, where each node's apt install would cost
+    # a minute on two cores. The single-node tests install it through the role.
+    "inferops-lab/node:debian12-docker": {
+        "suite": "bookworm",
+        "include": ["systemd", "systemd-sysv", "python3", "dbus", "ca-certificates",
+                    "docker.io", "iptables", "git"],
+        "env": {"container": "docker"},
+        "archive": False,
+    },
     "inferops-lab/debian:12": {"suite": "bookworm", "include": []},
     "inferops-lab/debian:13": {"suite": "trixie", "include": []},
 }
 NODE_IMAGE = "inferops-lab/node:debian12"
+DOCKER_NODE_IMAGE = "inferops-lab/node:debian12-docker"
+LAB_NETWORK = "inferops-lab"
+REGISTRY_PORT = 5000
 # What `make demo` needs; the Ubuntu node is for the rocm role's molecule scenario only.
 DEMO_IMAGES = [NODE_IMAGE, "inferops-lab/debian:12", "inferops-lab/debian:13"]
 NODE_RUN_ARGS = [
@@ -111,6 +125,22 @@ def apt_install(*packages: str) -> None:
     run(["apt-get", "install", "-y", "-qq", *missing], env=env, stdout=subprocess.DEVNULL)
 
 
+def remove_stale_pidfile(pidfile: Path) -> None:
+    """A pid file left by a dockerd that is gone (a restored machine keeps /var/run) stops
+    the next dockerd from starting; remove it when its process is not a dockerd."""
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return
+    try:
+        alive = Path(f"/proc/{pid}/comm").read_text().strip() == "dockerd"
+    except OSError:
+        alive = False
+    if not alive:
+        log(f"removing stale {pidfile} (pid {pid} is not a running dockerd)")
+        pidfile.unlink()
+
+
 def cmd_engine(_args) -> None:
     if docker_ok():
         return
@@ -118,6 +148,7 @@ def cmd_engine(_args) -> None:
     if Path("/run/systemd/system").is_dir():
         run(["systemctl", "start", "docker"])
     else:
+        remove_stale_pidfile(Path("/var/run/docker.pid"))
         logfile = Path("/var/log/inferops-lab-dockerd.log")
         log(f"starting dockerd (no systemd here), log in {logfile}")
         with logfile.open("ab") as fh:
@@ -219,15 +250,26 @@ def node_state(name: str) -> str:
     return res.stdout.strip()
 
 
-def node_up(name: str, publish: list[str]) -> None:
+def network_up(name: str = LAB_NETWORK) -> str:
+    """A user-defined bridge, so that nodes reach each other (and the registry) by name."""
+    if run(["docker", "network", "inspect", name], check=False,
+           capture_output=True).returncode != 0:
+        run(["docker", "network", "create", "--label", f"{LAB_LABEL}=network", name],
+            stdout=subprocess.DEVNULL)
+    return name
+
+
+def node_up(name: str, publish: list[str], image: str = NODE_IMAGE,
+            network: str | None = None) -> None:
     exists = run(["docker", "container", "inspect", name], check=False,
                  capture_output=True).returncode == 0
     if not exists:
         ports = [a for p in publish for a in ("-p", p)]
+        net = ["--network", network_up(network)] if network else []
         run(["docker", "run", "-d", "--name", name, "--hostname", name,
-             "--label", f"{LAB_LABEL}=node", *NODE_RUN_ARGS,
+             "--label", f"{LAB_LABEL}=node", *NODE_RUN_ARGS, *net,
              "-v", f"{name}-docker:/var/lib/docker", *ports,
-             NODE_IMAGE, "/lib/systemd/systemd"], stdout=subprocess.DEVNULL)
+             image, "/lib/systemd/systemd"], stdout=subprocess.DEVNULL)
     state = ""
     for _second in range(90):
         state = node_state(name)
@@ -258,6 +300,83 @@ def cmd_down(_args) -> None:
                  "--format", "{{.Names}}"]).split()
     for name in names:
         node_down(name)
+    run(["docker", "network", "rm", LAB_NETWORK], check=False, capture_output=True)
+
+
+def node_exec(name: str, *argv: str, data: str | None = None, check: bool = True) -> str:
+    res = run(["docker", "exec", "-i", name, *argv], check=check, input=data,
+              capture_output=True)
+    return res.stdout
+
+
+def registry_up(name: str, out_dir: Path) -> dict:
+    """A node on the lab network serving Debian's ``docker-registry`` package (the
+    Distribution registry 2.8) over TLS with htpasswd logins, as a private registry is run:
+    a lab CA signs the registry's certificate for its name on the network. Writes
+    ``ca.crt`` and ``credentials.json`` (user, password, address) to ``out_dir``; the
+    password is made once per lab and kept there with mode 0600."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_crt = out_dir / "ca.key", out_dir / "ca.crt"
+    key, csr, crt = out_dir / "tls.key", out_dir / "tls.csr", out_dir / "tls.crt"
+    if not ca_crt.exists():
+        run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-keyout", str(ca_key), "-out", str(ca_crt), "-days", "30",
+             "-subj", "/CN=inferops lab registry CA"], capture_output=True)
+        crt.unlink(missing_ok=True)
+    if not crt.exists():
+        run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={name}",
+             "-addext", f"subjectAltName=DNS:{name}"], capture_output=True)
+        run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey",
+             str(ca_key), "-CAcreateserial", "-days", "30", "-copy_extensions", "copy",
+             "-out", str(crt)], capture_output=True)
+    creds_path = out_dir / "credentials.json"
+    if creds_path.exists():
+        creds = json.loads(creds_path.read_text())
+    else:
+        creds = {"username": "inferops", "password": os.urandom(18).hex(),
+                 "address": f"{name}:{REGISTRY_PORT}"}
+        creds_path.touch(mode=0o600)
+        creds_path.write_text(json.dumps(creds))
+    creds["address"] = f"{name}:{REGISTRY_PORT}"
+    node_up(name, [], network=LAB_NETWORK)
+    if "docker-registry" not in node_exec(name, "dpkg-query", "-W", "-f", "${Package}\n",
+                                          "docker-registry", "apache2-utils", check=False):
+        log(f"registry {name}: apt-get install docker-registry apache2-utils")
+        node_exec(name, "sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
+                  "apt-get install -y -qq docker-registry apache2-utils >/dev/null")
+    config = (
+        "version: 0.1\n"
+        "log: {level: info, fields: {service: registry}}\n"
+        "storage:\n  filesystem: {rootdirectory: /var/lib/docker-registry}\n"
+        "  delete: {enabled: true}\n"
+        f"http:\n  addr: ':{REGISTRY_PORT}'\n"
+        "  tls: {certificate: /etc/docker/registry/tls.crt, key: /etc/docker/registry/tls.key}\n"
+        "auth:\n  htpasswd: {realm: inferops-lab, path: /etc/docker/registry/htpasswd}\n")
+    node_exec(name, "sh", "-c", "cat > /etc/docker/registry/config.yml", data=config)
+    for path, mode in ((crt, "0644"), (key, "0640")):
+        node_exec(name, "sh", "-c", f"cat > /etc/docker/registry/{path.name} && chmod {mode} "
+                  f"/etc/docker/registry/{path.name} && chgrp docker-registry "
+                  f"/etc/docker/registry/{path.name}", data=path.read_text())
+    node_exec(name, "htpasswd", "-Bbc", "/etc/docker/registry/htpasswd", creds["username"],
+              creds["password"])
+    node_exec(name, "chgrp", "docker-registry", "/etc/docker/registry/htpasswd")
+    node_exec(name, "systemctl", "restart", "docker-registry")
+    for _second in range(30):
+        res = run(["docker", "exec", name, "bash", "-c",
+                   f"exec 3<>/dev/tcp/127.0.0.1/{REGISTRY_PORT}"], check=False,
+                  capture_output=True)
+        if res.returncode == 0:
+            log(f"registry {creds['address']} answers (TLS, htpasswd)")
+            return creds
+        time.sleep(1)
+    sys.exit(f"lab: the registry on {name} did not start; "
+             f"see 'docker exec {name} journalctl -u docker-registry'")
+
+
+def cmd_registry(args) -> None:
+    creds = registry_up(args.name, Path(args.out))
+    print(json.dumps({"address": creds["address"], "ca": str(Path(args.out) / "ca.crt")}))
 
 
 def cmd_archive(args) -> None:
@@ -286,6 +405,10 @@ def main() -> None:
                       help="a docker -p spec, e.g. 127.0.0.1:18000:8000")
     node.set_defaults(func=cmd_node)
     sub.add_parser("down").set_defaults(func=cmd_down)
+    registry = sub.add_parser("registry", help="a TLS registry node on the lab network")
+    registry.add_argument("name")
+    registry.add_argument("--out", default="build/registry")
+    registry.set_defaults(func=cmd_registry)
     archive = sub.add_parser("archive", help="print the archive path of a lab image")
     archive.add_argument("name", choices=list(IMAGES))
     archive.set_defaults(func=cmd_archive)

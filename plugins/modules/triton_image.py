@@ -22,9 +22,19 @@ description:
     Builds take hours; run the task with C(async) and C(poll).
   - Check mode resolves the ref and reports whether a build would run, without fetching
     or building.
+  - With O(source=pull), makes O(name) the registry image O(pull_ref) (by default AMD's
+    prebuilt image is pulled by the role) and returns its digest. With O(image_id) - the
+    fleet path, where a builder pushed the image - a host that already holds that id never
+    contacts the registry, and a registry image with another id fails the task.
+  - With O(source=cpu), builds the CPU flavour (the real C(tritonserver) of the
+    C(nvidia-pytriton) wheel) from a build-context archive the role prepared on the
+    controller, labelled with its flavour, base image and provenance hash; it rebuilds only
+    when that hash differs.
   - With O(source=load), makes O(name) the image in a C(docker save) archive on the host
     (plain or compressed), loading it only when the host's image id differs from the
     archive's - the way images built once are distributed to nodes without a registry.
+  - Registry credentials are used through a temporary Docker client configuration that is
+    removed after the task; they are never logged and never left on the host.
 author: inferops.triton developers (@inferops)
 options:
   name:
@@ -33,14 +43,53 @@ options:
     required: true
   source:
     description:
-      - Where the image comes from. C(build) is the from-source path; C(load) an image
-        archive on the host.
+      - Where the image comes from. C(build) is the from-source path; C(pull) a registry;
+        C(cpu) the CPU flavour's build context; C(load) an image archive on the host.
     type: str
-    choices: [build, load]
+    choices: [build, pull, cpu, load]
     default: build
   archive:
     description: With O(source=load), the C(docker save) archive on the host.
     type: path
+  image_id:
+    description:
+      - With O(source=pull) or O(source=load), the image id the host must end with (the
+        builder's). A host already holding it under O(name) reads no archive and asks no
+        registry; an image with another id fails the task.
+    type: str
+  pull_ref:
+    description: With O(source=pull), the registry reference to pull; defaults to O(name).
+    type: str
+  pull_policy:
+    description:
+      - With O(source=pull) and no O(image_id), C(missing) pulls only when the host has no
+        O(name); C(always) asks the registry each run and reports a change only when the
+        image id moved. In check mode C(always) does not contact the registry.
+    type: str
+    choices: [missing, always]
+    default: missing
+  registry_username:
+    description: With O(source=pull), the registry login, when it needs one.
+    type: str
+  registry_password:
+    description: With O(source=pull), the password or token of O(registry_username).
+    type: str
+  context_archive:
+    description: With O(source=cpu), the build-context tar archive (with C(Dockerfile)) on the host.
+    type: path
+  base_image:
+    description: With O(source=cpu), the image the Dockerfile builds on.
+    type: str
+    default: ""
+  base_image_archive:
+    description:
+      - With O(source=cpu), a C(docker save) archive on the host loaded when O(base_image)
+        is missing (hosts without a registry).
+    type: path
+  labels:
+    description: With O(source=cpu), labels set on the image; part of its provenance.
+    type: dict
+    default: {}
   source_url:
     description: The ROCm server repository (or a mirror of it).
     type: str
@@ -103,6 +152,21 @@ EXAMPLES = r"""
   async: 21600
   poll: 60
 
+- name: Pull AMD's prebuilt ROCm Triton image and keep its digest
+  inferops.triton.triton_image:
+    name: rocm/tritoninferenceserver:tritoninferenceserver-25.12.amd1_rocm7.2_ubuntu24.04_py3.12
+    source: pull
+  register: pulled
+
+- name: Take the builder's image from the fleet's registry, unless the node holds it already
+  inferops.triton.triton_image:
+    name: inferops/tritonserver:rocm7.2-ubuntu
+    source: pull
+    pull_ref: registry.example.com:5000/inferops/tritonserver:rocm7.2-ubuntu
+    image_id: "{{ hostvars[groups['builders'][0]].triton_image_id }}"
+    registry_username: fleet
+    registry_password: "{{ vault_registry_password }}"
+
 - name: Take the image built once from the archive the controller copied
   inferops.triton.triton_image:
     name: inferops/tritonserver:rocm7.2-ubuntu
@@ -119,16 +183,21 @@ commit:
 provenance:
   description: The hash over source, commit, arguments, ROCm release and GPU targets.
   type: str
-  returned: with O(source=build)
+  returned: with O(source=build) or O(source=cpu)
   sample: sha256:5d41402abc4b2a76b9719d911017c592
 previous_provenance:
   description: The provenance label of the host's image before, or null.
   type: str
-  returned: with O(source=build)
+  returned: with O(source=build) or O(source=cpu)
 previous_image_id:
   description: The id of the host's image before, or null.
   type: str
-  returned: with O(source=load)
+  returned: with O(source=load) or O(source=pull)
+digest:
+  description: The registry digest of the image, C(repository@sha256:...).
+  type: str
+  returned: with O(source=pull)
+  sample: rocm/tritoninferenceserver@sha256:9f4eb045b2c0180bc4c175679938653f
 labels:
   description: The labels the image carries.
   type: dict
@@ -148,7 +217,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.inferops.triton.plugins.module_utils._image import (
     ImageError,
+    ensure_image,
     ensure_loaded,
+    ensure_pulled,
+    registry_session,
+    split_ref,
 )
 from ansible_collections.inferops.triton.plugins.module_utils._triton_build import (
     DEFAULT_REF,
@@ -159,12 +232,49 @@ from ansible_collections.inferops.triton.plugins.module_utils._triton_build impo
 )
 
 
+def make(module, run, docker):
+    """Run the source's path; return its result and the key its diff shows."""
+    p = module.params
+    if p["source"] == "build":
+        result = ensure_built(
+            run, p["name"], p["source_url"], p["ref"], p["checkout_dir"],
+            p["linux_distro"], p["rocm_version"], p["backends"], p["extra_args"],
+            p["gpu_targets"], p["log_path"], p["python"], module.check_mode, p["force"])
+        return result, "provenance"
+    if p["source"] == "cpu":
+        with open(p["context_archive"], "rb") as handle:
+            context = handle.read()
+        result = ensure_image(docker, p["name"], context, {},
+                              {k: str(v) for k, v in p["labels"].items()}, module.check_mode,
+                              p["base_image"], p["base_image_archive"] or "", p["force"])
+        return result, "provenance"
+    if p["source"] == "load":
+        result = ensure_loaded(docker, p["archive"], p["name"], module.check_mode, p["force"],
+                               p["image_id"])
+        return result, "image_id"
+    pull_ref = p["pull_ref"] or p["name"]
+    with registry_session(docker, split_ref(pull_ref)[0], p["registry_username"],
+                          p["registry_password"]) as authed:
+        result = ensure_pulled(authed, p["name"], pull_ref, p["pull_policy"], p["image_id"],
+                               module.check_mode, p["force"])
+    return result, "image_id"
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             name=dict(type="str", required=True),
-            source=dict(type="str", choices=["build", "load"], default="build"),
+            source=dict(type="str", choices=["build", "pull", "cpu", "load"], default="build"),
             archive=dict(type="path"),
+            image_id=dict(type="str"),
+            pull_ref=dict(type="str"),
+            pull_policy=dict(type="str", choices=["missing", "always"], default="missing"),
+            registry_username=dict(type="str"),
+            registry_password=dict(type="str", no_log=True),
+            context_archive=dict(type="path"),
+            base_image=dict(type="str", default=""),
+            base_image_archive=dict(type="path"),
+            labels=dict(type="dict", default={}),
             source_url=dict(type="str", default=DEFAULT_SOURCE),
             ref=dict(type="str", default=DEFAULT_REF),
             checkout_dir=dict(type="path"),
@@ -177,31 +287,27 @@ def main():
             python=dict(type="str", default="python3"),
             force=dict(type="bool", default=False),
         ),
-        required_if=[("source", "build", ["checkout_dir"]), ("source", "load", ["archive"])],
+        required_if=[("source", "build", ["checkout_dir"]), ("source", "load", ["archive"]),
+                     ("source", "cpu", ["context_archive"])],
+        required_together=[("registry_username", "registry_password")],
         supports_check_mode=True,
     )
-    p = module.params
+    docker_bin = module.get_bin_path("docker", required=True)
 
     def run(args, data=None, cwd=None):
-        return module.run_command(args, data=data, cwd=cwd)
+        return module.run_command(args, data=data, cwd=cwd,
+                                  binary_data=isinstance(data, bytes))
 
-    docker = module.get_bin_path("docker", required=True)
+    def docker(args, data=None):
+        return run([docker_bin, *args], data)
+
     try:
-        if p["source"] == "load":
-            result = ensure_loaded(lambda args, data=None: run([docker, *args], data),
-                                   p["archive"], p["name"], module.check_mode, p["force"])
-            diff = ({"image_id": result["previous_image_id"]}, {"image_id": result["image_id"]})
-        else:
-            result = ensure_built(
-                run, p["name"], p["source_url"], p["ref"], p["checkout_dir"],
-                p["linux_distro"], p["rocm_version"], p["backends"], p["extra_args"],
-                p["gpu_targets"], p["log_path"], p["python"], module.check_mode, p["force"])
-            diff = ({"provenance": result["previous_provenance"]},
-                    {"provenance": result["provenance"]})
+        result, key = make(module, run, docker)
     except (BuildError, BuildPlanError, ImageError, OSError) as exc:
         module.fail_json(msg=str(exc))
     if module._diff:
-        result["diff"] = {"before": diff[0], "after": diff[1]}
+        result["diff"] = {"before": {key: result.get("previous_" + key)},
+                          "after": {key: result.get(key)}}
     module.exit_json(**result)
 
 

@@ -171,11 +171,11 @@ def test_load_of_something_that_is_not_an_archive_says_so(repo):
     assert "is not a docker save archive" in result["msg"]
 
 
-def role(repo, *flags, **variables):
-    """The triton_image role on localhost; returns (rc, the role's recorded facts, output)."""
+def role(repo, *flags, pre_tasks=(), **variables):
+    """The triton_image role on localhost; returns (rc, output)."""
     playbook = repo / "role.yml"
     playbook.write_text(json.dumps([{
-        "hosts": "localhost", "gather_facts": False,
+        "hosts": "localhost", "gather_facts": False, "pre_tasks": list(pre_tasks),
         "roles": [{"role": "inferops.triton.triton_image"}],
         "tasks": [{"name": "Show", "ansible.builtin.debug": {
             "msg": {"id": "{{ triton_image_id }}", "changed": "{{ triton_image_changed }}"}}}]}]))
@@ -206,3 +206,20 @@ def test_the_role_refuses_load_without_an_archive(repo):
     rc, out = role(repo, triton_image_source="load")
     assert rc != 0
     assert "triton_image_archive must name a docker save archive" in out
+
+
+def test_the_role_warns_when_the_hosts_gpus_are_not_among_the_build_targets(repo):
+    # rocm_facts reads a captured MI210 topology (gfx90a; tests/fixtures/kfd/SOURCE.md) as
+    # this host's GPUs; the image is built for gfx942 only.
+    facts = {"name": "Read the GPUs of a captured MI210 host",
+             "inferops.triton.rocm_facts": {
+                 "root": str(ROOT / "tests" / "fixtures" / "kfd" / "mi210-8gpu-xgmi")}}
+    rc, out = role(repo, pre_tasks=[facts], triton_image_source="build")
+    assert rc == 0, out[-3000:]
+    assert ("WARNING localhost: its GPUs are gfx90a but the image was built for gfx942 "
+            "(triton_image_gpu_targets); kernels for gfx90a are missing.") in " ".join(out.split())
+    rc, out = role(repo, pre_tasks=[facts], triton_image_source="build",
+                   triton_image_gpu_targets=["gfx90a", "gfx942"], triton_image_force_build=False)
+    assert rc == 0, out[-3000:]
+    assert "kernels for" not in out
+    docker("rmi", "inferops-test/tritonserver:role")
