@@ -87,10 +87,33 @@ def test_check_mode_with_a_changed_argument_reports_and_changes_nothing(fleet):
     rc, report = converge(fleet, "--check", triton_image_distribution="registry",
                           triton_image_build_extra_args=["--repo-tag=common:r25.12"])
     assert rc == 0, failures(report)
-    build = tasks_named(report, "Build the ROCm server image from source when its "
-                                "provenance changed")[0]
+    build = tasks_named(report, "Decide whether the image's provenance changed "
+                                "(builds nothing)")[0]
     assert any(result["changed"] for result in build.values())
     assert {name: image_id(name) for name in [BUILDER, *NODES]} == before
+
+
+def test_pull_source_takes_a_registry_image_and_returns_its_digest(fleet):
+    # Each node pulls on its own (no builder), as it would AMD's prebuilt image.
+    creds = fleet["creds"]
+    pulled_as = "inferops/tritonserver:pulled"
+    variables = {"triton_image_distribution": "none", "triton_image_source": "pull",
+                 "triton_image_pull_ref": f"{creds['address']}/{IMAGE}",
+                 "triton_image_pull_username": creds["username"],
+                 "triton_image_pull_password": creds["password"], "triton_image_tag": "pulled"}
+    rc, report = converge(fleet, **variables)
+    assert rc == 0, failures(report)
+    result = tasks_named(report, "Pull the server image from its registry")[0][NODES[0]]
+    repo_digests = json.loads(node(NODES[0], "docker", "image", "inspect", "--format",
+                                   "{{ json .RepoDigests }}", pulled_as).stdout)
+    assert result["changed"] and result["digest"] in repo_digests
+    assert result["image_id"] == image_id(BUILDER) == held(NODES[0], pulled_as)
+    # 'always' asks the registry again: same id, so nothing changed.
+    rc, report = converge(fleet, **variables, triton_image_pull_policy="always")
+    assert rc == 0, failures(report)
+    assert all(stats["changed"] == 0 for stats in report["stats"].values())
+    for name in NODES:
+        node(name, "docker", "image", "rm", pulled_as)
 
 
 def test_controller_carries_the_image_to_the_node_that_lacks_it(fleet):
