@@ -66,7 +66,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="bench-image-") as work:
         fleet = imagefleet.up(Path(work), BUILDER, NODES)
         try:
-            first, _ = timed(fleet, "builders", triton_image_distribution="none")
+            first, _changed = timed(fleet, "builders", triton_image_distribution="none")
             size = imagefleet.node(BUILDER, "docker", "image", "inspect", "--format",
                                    "{{ .Size }}", IMAGE).stdout.strip()
             print(f"first build on the builder (stand-in repository): {first:.1f} s; "
@@ -74,11 +74,11 @@ def main():
 
             # (a) no-op role run against a plain docker image inspect, same node.
             noop = []
-            for _ in range(args.repeat):
+            for _run in range(args.repeat):
                 elapsed, changed = timed(fleet, "builders", triton_image_distribution="none")
                 assert changed == 0, "the no-op run changed something"
                 noop.append(elapsed)
-            plain = [inspect_time(BUILDER) for _ in range(max(5, args.repeat))]
+            plain = [inspect_time(BUILDER) for _run in range(max(5, args.repeat))]
             a_role, a_plain = statistics.median(noop), statistics.median(plain)
             print(f"(a) no-op role run {a_role:.2f} s / docker image inspect {a_plain:.3f} s "
                   f"= {a_role / a_plain:.0f}x  (medians of {len(noop)} and {len(plain)})")
@@ -88,15 +88,15 @@ def main():
                 times = {}
                 for count in (1, 4):
                     runs = []
-                    for _ in range(args.repeat):
+                    for _run in range(args.repeat):
                         forget(fleet, NODES[:count], method)
-                        elapsed, _ = timed(fleet, ":".join(NODES[:count]),
+                        elapsed, _changed = timed(fleet, ":".join(NODES[:count]),
                                            triton_image_distribution=method)
                         held = {imagefleet.image_id(n, IMAGE) for n in NODES[:count]}
                         assert held == {imagefleet.image_id(BUILDER, IMAGE)}, held
                         runs.append(elapsed)
                     times[count] = statistics.median(runs)
-                noop4, _ = timed(fleet, ":".join(NODES), triton_image_distribution=method)
+                noop4, _changed = timed(fleet, ":".join(NODES), triton_image_distribution=method)
                 print(f"(b) {method:10s}: 1 node {times[1]:.1f} s, 4 nodes {times[4]:.1f} s, "
                       f"4/1 = {times[4] / times[1]:.2f}; no-op re-run on 4 nodes {noop4:.1f} s")
         finally:
