@@ -91,7 +91,7 @@ def main():
                     for _run in range(args.repeat):
                         forget(fleet, NODES[:count], method)
                         elapsed, _changed = timed(fleet, ":".join(NODES[:count]),
-                                           triton_image_distribution=method)
+                                                  triton_image_distribution=method)
                         held = {imagefleet.image_id(n, IMAGE) for n in NODES[:count]}
                         assert held == {imagefleet.image_id(BUILDER, IMAGE)}, held
                         runs.append(elapsed)
