@@ -10,6 +10,9 @@ description:
   - Checks every entry's C(config), the protobuf JSON form of Triton's C(ModelConfig),
     against the schema in C(tritonclient) (field names, types, enum values), then
     renders canonical C(config.pbtxt) text.
+  - Expands the entry's conveniences - C(accelerator) (C(migraphx), its parameter keys
+    checked) and C(instances_per_gpu) - for the host's flavour, and checks the version
+    policy against the versions given and that no MIGraphX cache is inside a repository.
   - All errors are reported at once; each names the entry, the field path, the value
     and what would be valid.
 options:
@@ -22,6 +25,24 @@ options:
     description: Backend set on configs that name neither C(backend) nor C(platform).
     type: str
     default: ""
+  flavour:
+    description:
+      - The host's server flavour. C(rocm) renders C(backend onnxruntime) with the entry's
+        MIGraphX accelerator and C(instances_per_gpu) over O(gpus); C(cpu) renders the same
+        entry for the CPU flavour (C(onnxruntime_cpu), C(KIND_CPU), no accelerator).
+    type: str
+    default: rocm
+    choices: [rocm, cpu]
+  gpus:
+    description: The host's GPU indices (from C(rocm_facts)), for C(instances_per_gpu).
+    type: list
+    elements: int
+    default: []
+  repository_paths:
+    description: Model repository paths (host and container) no MIGraphX cache may be inside.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -45,9 +66,9 @@ from ansible_collections.inferops.triton.plugins.module_utils._model_config impo
 )
 
 
-def model_configs(models, default_backend=""):
+def model_configs(models, default_backend="", flavour="rocm", gpus=None, repository_paths=()):
     try:
-        return render_model_configs(models, default_backend)
+        return render_model_configs(models, default_backend, flavour, gpus, repository_paths)
     except ModelConfigError as exc:
         raise AnsibleFilterError(f"invalid triton_models:\n{exc}") from None
 

@@ -10,6 +10,8 @@ controller (filter plugins), never on a host.
 
 from __future__ import annotations
 
+import copy
+
 # protobuf FieldDescriptor.TYPE_* numbers (descriptor.proto) -> the integer range they hold
 _INT_RANGES = {
     5: (-(2**31), 2**31 - 1),  # int32
@@ -118,24 +120,228 @@ def check_message(value, descriptor, path: str, errors: list[str]) -> None:
             _check_scalar(item, fd, where, errors)
 
 
-def render_model_config(index: int, entry, default_backend: str = "") -> str:
-    """Validate one ``triton_models`` entry and return its canonical ``config.pbtxt``."""
-    model_config_pb2, json_format, text_format = _schema()
+ENTRY_KEYS = ("name", "config", "versions", "accelerator", "instances_per_gpu")
+FLAVOURS = ("rocm", "cpu")
+# The CPU flavour's Python-based ONNX Runtime backend (roles/triton_image/files/cpu).
+CPU_BACKEND = "onnxruntime_cpu"
+# The parameters the ROCm ONNX Runtime backend takes for its "migraphx" accelerator
+# (ROCm/triton-inference-server-onnxruntime_backend, src/onnxruntime.cc, ModelState::LoadModel);
+# any other key fails the model load with INVALID_ARG ("unknown parameter '<key>' is provided
+# for MIGraphX Execution Accelerator"). Booleans are read as the string "true"; anything else
+# is false, so they are rendered as "true"/"false".
+_PRECISIONS = ("FP32", "FP16", "BF16", "FP8", "INT8")
+MIGRAPHX_KEYS = {
+    "precision_mode": _PRECISIONS,
+    "migraphx_max_dynamic_batch": int,
+    "max_dynamic_batch": int,
+    "migraphx_exhaustive_tune": bool,
+    "exhaustive_tune": bool,
+    "migraphx_model_cache_dir": "path",
+    "cache_dir": "path",
+    "compile_batches": "batches",
+    "hip_graph_enable": bool,
+    "coalesce_io": bool,
+    "precompile_at_load": bool,
+    "int8_calibration_table_name": str,
+    "int8_use_native_calibration_table": bool,
+}
+CACHE_KEYS = ("migraphx_model_cache_dir", "cache_dir")
+
+
+def _accelerator(label, value) -> dict | None:
+    """``accelerator: migraphx`` or ``{name: migraphx, parameters: {...}}`` -> the
+    ``gpu_execution_accelerator`` entry, parameters checked against MIGRAPHX_KEYS."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"name": value}
+    if not isinstance(value, dict) or set(value) - {"name", "parameters"}:
+        raise ModelConfigError(f"{label}: accelerator must be 'migraphx' or a mapping with "
+                               f"'name' and 'parameters', got {_describe(value)}")
+    if value.get("name") != "migraphx":
+        raise ModelConfigError(f"{label}: accelerator.name {value.get('name')!r} is not "
+                               "supported; valid: migraphx")
+    params = value.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise ModelConfigError(f"{label}: accelerator.parameters must be a mapping, got "
+                               f"{_describe(params)}")
+    errors, rendered = [], {}
+    for key, item in params.items():
+        kind = MIGRAPHX_KEYS.get(key)
+        where = f"accelerator.parameters.{key}"
+        if kind is None:
+            errors.append(f"{where}: unknown MIGraphX accelerator key (the backend would "
+                          f"reject it with INVALID_ARG); valid keys: {', '.join(MIGRAPHX_KEYS)}")
+        elif isinstance(kind, tuple):
+            if str(item).upper() not in kind:
+                errors.append(f"{where}: {item!r} is not one of {', '.join(kind)}")
+            rendered[key] = str(item).upper()
+        elif kind is int:
+            if isinstance(item, bool) or not str(item).isdigit() or int(item) < 1:
+                errors.append(f"{where}: {_describe(item)} is not a positive integer")
+            rendered[key] = str(item)
+        elif kind is bool:
+            if not isinstance(item, bool) and str(item).lower() not in ("true", "false"):
+                errors.append(f"{where}: {_describe(item)} is not a boolean (true or false)")
+            rendered[key] = "true" if str(item).lower() == "true" else "false"
+        elif kind == "batches":
+            batches = str(item).replace(" ", "").split(",")
+            if not all(b.isdigit() and int(b) > 0 for b in batches):
+                errors.append(f"{where}: {_describe(item)} is not a list of batch sizes "
+                              "(e.g. '1,2,4,8')")
+            rendered[key] = ",".join(batches)
+        elif kind == "path":
+            if not isinstance(item, str) or not item.startswith("/"):
+                errors.append(f"{where}: {_describe(item)} is not an absolute path")
+            rendered[key] = str(item)
+        else:
+            if not isinstance(item, str):
+                errors.append(f"{where}: {_describe(item)} is not a string")
+            rendered[key] = str(item)
+    if errors:
+        raise ModelConfigError(f"{label}: " + "; ".join(errors))
+    return {"name": "migraphx", "parameters": rendered}
+
+
+def _inside(path: str, directory: str) -> bool:
+    path, directory = path.rstrip("/") or "/", directory.rstrip("/") or "/"
+    return path == directory or path.startswith(directory + "/")
+
+
+def expand_entry(index: int, entry, default_backend: str = "", flavour: str = "rocm",
+                 gpus=None, repository_paths=()) -> tuple[str, dict]:
+    """One ``triton_models`` entry -> (name, its ModelConfig in JSON form) for a host of
+    ``flavour`` with GPU indices ``gpus``: conveniences expanded, the flavour applied, and
+    the checks that need more than the schema (versions, MIGraphX keys and cache)."""
     label = f"triton_models[{index}]"
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]:
         raise ModelConfigError(f"{label}: each entry needs a non-empty string 'name'")
     name = entry["name"]
     label = f"{label} ({name})"
+    unknown = sorted(set(entry) - set(ENTRY_KEYS))
+    if unknown:
+        raise ModelConfigError(f"{label}: unknown key(s) {', '.join(unknown)}; an entry has "
+                               f"{', '.join(ENTRY_KEYS)} (Triton's own fields go under config)")
+    if flavour not in FLAVOURS:
+        raise ModelConfigError(f"flavour {flavour!r} is not one of {', '.join(FLAVOURS)}")
     config = entry.get("config")
     if not isinstance(config, dict):
         raise ModelConfigError(f"{label}: 'config' must be a mapping in the protobuf JSON form "
                                f"of Triton's ModelConfig, got {_describe(config)}")
-    config = dict(config)
+    config = copy.deepcopy(config)
     if config.setdefault("name", name) != name:
         raise ModelConfigError(f"{label}: config.name {config['name']!r} differs from the "
                                f"entry name {name!r}; drop config.name or make them equal")
     if default_backend and not config.get("backend") and not config.get("platform"):
         config["backend"] = default_backend
+
+    accelerator = _accelerator(label, entry.get("accelerator"))
+    written = ((config.get("optimization") or {}).get("execution_accelerators") or {})
+    for accel in written.get("gpu_execution_accelerator") or []:
+        if isinstance(accel, dict) and accel.get("name") == "migraphx":
+            accel["parameters"] = _accelerator(label, accel)["parameters"]
+    per_gpu = entry.get("instances_per_gpu")
+    if per_gpu is not None:
+        if isinstance(per_gpu, bool) or not isinstance(per_gpu, int) or per_gpu < 1:
+            raise ModelConfigError(f"{label}: instances_per_gpu {_describe(per_gpu)} is not a "
+                                   "positive integer")
+        if "instance_group" in config:
+            raise ModelConfigError(f"{label}: give instances_per_gpu or config.instance_group, "
+                                   "not both")
+    if flavour == "cpu":
+        # The CPU flavour serves ONNX through its Python-based backend: the same entry, no
+        # GPU kinds, no accelerator.
+        if config.get("backend") in (None, "", "onnxruntime") and not config.get("platform"):
+            config["backend"] = CPU_BACKEND
+        for group in config.get("instance_group") or []:
+            if isinstance(group, dict) and group.get("kind") in ("KIND_GPU", "KIND_AUTO"):
+                group["kind"] = "KIND_CPU"
+                group.pop("gpus", None)
+        if per_gpu is not None:
+            config["instance_group"] = [{"kind": "KIND_CPU", "count": per_gpu}]
+        if written.get("gpu_execution_accelerator"):
+            del written["gpu_execution_accelerator"]
+            if not written:
+                del config["optimization"]["execution_accelerators"]
+            if not config["optimization"]:
+                del config["optimization"]
+    else:
+        if per_gpu is not None:
+            gpus = list(gpus or [])
+            if not gpus:
+                raise ModelConfigError(f"{label}: instances_per_gpu needs the host's GPUs "
+                                       "(rocm_facts found none)")
+            config["instance_group"] = [{"kind": "KIND_GPU", "count": per_gpu, "gpus": [gpu]}
+                                        for gpu in gpus]
+        if accelerator:
+            accelerators = config.setdefault("optimization", {}).setdefault(
+                "execution_accelerators", {})
+            accelerators.setdefault("gpu_execution_accelerator", []).append(accelerator)
+    _check_versions(label, config, entry.get("versions"))
+    _check_cache_dir(label, config, repository_paths)
+    return name, config
+
+
+def _check_versions(label, config, versions) -> None:
+    if versions is None:
+        return
+    if not isinstance(versions, list):
+        raise ModelConfigError(f"{label}: versions must be a list, got {_describe(versions)}")
+    present = []
+    for i, version in enumerate(versions):
+        number = version.get("version") if isinstance(version, dict) else None
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise ModelConfigError(f"{label}: versions[{i}].version {_describe(number)} is not "
+                                   "a positive integer")
+        if number in present:
+            raise ModelConfigError(f"{label}: versions[{i}]: version {number} is listed twice")
+        present.append(number)
+    policy = config.get("version_policy")
+    if not isinstance(policy, dict):
+        return
+    specific = (policy.get("specific") or {}).get("versions") if isinstance(
+        policy.get("specific"), dict) else None
+    if specific:
+        missing = sorted({int(v) for v in specific if str(v).isdigit()} - set(present))
+        if missing:
+            raise ModelConfigError(
+                f"{label}: config.version_policy.specific.versions names {missing}, which "
+                f"versions does not provide; present: {sorted(present)}")
+    latest = policy.get("latest")
+    if isinstance(latest, dict) and isinstance(latest.get("num_versions"), int):
+        if latest["num_versions"] > len(present):
+            raise ModelConfigError(
+                f"{label}: config.version_policy.latest.num_versions is "
+                f"{latest['num_versions']} but only {len(present)} version(s) are provided")
+
+
+def _check_cache_dir(label, config, repository_paths) -> None:
+    """The MIGraphX cache must never be inside a model repository: Triton would try to load
+    it as a model."""
+    accelerators = ((config.get("optimization") or {}).get("execution_accelerators") or {})
+    for group in ("gpu_execution_accelerator", "cpu_execution_accelerator"):
+        for accel in accelerators.get(group) or []:
+            params = (accel or {}).get("parameters") or {}
+            for key in CACHE_KEYS:
+                cache = params.get(key)
+                for repo in repository_paths or ():
+                    if isinstance(cache, str) and repo and _inside(cache, repo):
+                        raise ModelConfigError(
+                            f"{label}: {key} {cache!r} is inside the model "
+                            f"repository {repo!r}, where Triton would take it for a model; "
+                            "put it outside (e.g. /var/cache/inferops-triton/migraphx)")
+
+
+def render_model_config(index: int, entry, default_backend: str = "", flavour: str = "rocm",
+                        gpus=None, repository_paths=()) -> str:
+    """Validate one ``triton_models`` entry and return its canonical ``config.pbtxt``."""
+    return _render(index, entry, default_backend, flavour, gpus, repository_paths)[1]
+
+
+def _render(index, entry, default_backend, flavour, gpus, repository_paths):
+    model_config_pb2, json_format, text_format = _schema()
+    name, config = expand_entry(index, entry, default_backend, flavour, gpus, repository_paths)
+    label = f"triton_models[{index}] ({name})"
 
     errors: list[str] = []
     check_message(config, model_config_pb2.ModelConfig.DESCRIPTOR, "config", errors)
@@ -146,17 +352,19 @@ def render_model_config(index: int, entry, default_backend: str = "") -> str:
     except json_format.ParseError as exc:
         raise ModelConfigError(
             f"{label}: config is not a valid Triton ModelConfig: {exc}") from None
-    return text_format.MessageToString(message)
+    return config, text_format.MessageToString(message)
 
 
-def render_model_configs(models, default_backend: str = "") -> list[dict]:
+def render_model_configs(models, default_backend: str = "", flavour: str = "rocm", gpus=None,
+                         repository_paths=()) -> list[dict]:
     """Validate every entry (all errors at once) and return ``[{name, pbtxt}]``."""
     if not isinstance(models, list):
         raise ModelConfigError(f"triton_models must be a list, got {_describe(models)}")
     rendered, errors, seen = [], [], {}
     for index, entry in enumerate(models):
         try:
-            pbtxt = render_model_config(index, entry, default_backend)
+            config, pbtxt = _render(index, entry, default_backend, flavour, gpus,
+                                    repository_paths)
         except ModelConfigError as exc:
             errors.append(str(exc))
             continue
@@ -165,7 +373,7 @@ def render_model_configs(models, default_backend: str = "") -> list[dict]:
             errors.append(f"triton_models[{index}] ({name}): duplicate model name, "
                           f"already used by triton_models[{seen[name]}]")
         seen[name] = index
-        rendered.append({"name": name, "pbtxt": pbtxt})
+        rendered.append({"name": name, "pbtxt": pbtxt, "config": config})
     if errors:
         raise ModelConfigError("\n".join(errors))
     return rendered

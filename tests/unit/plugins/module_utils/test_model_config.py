@@ -12,7 +12,7 @@ from ansible_collections.inferops.triton.plugins.module_utils._model_config impo
     render_model_configs,
 )
 
-# AMD's Triton guide, resnet50_onnx/config.pbtxt (the text the guide has users type).
+# The guide's resnet50 model in a short form (no accelerator); the verbatim text is below.
 GUIDE_PBTXT = """
 name: "resnet50"
 backend: "onnxruntime"
@@ -140,3 +140,174 @@ def test_all_errors_are_reported_at_once_and_duplicates_caught():
 def test_entry_without_name():
     with pytest.raises(ModelConfigError, match=r"triton_models\[0\]: each entry needs"):
         render_model_configs([{"config": {}}])
+
+
+# The guide's resnet50_onnx/config.pbtxt, verbatim: AMD's ROCm blog "From Build to Benchmark:
+# ONNX Model Serving with Triton Inference Server on AMD GPUs" (ROCm 7.2, rocm7.2_r25.12),
+# https://rocm.blogs.amd.com/software-tools-optimization/triton-server-onnx/README.html
+# (ROCm/rocm-blogs blogs/software-tools-optimization/triton-server-onnx/README.md).
+BLOG_RESNET50_ONNX = """\
+name: "resnet50_onnx"
+backend: "onnxruntime"
+max_batch_size: 8
+
+dynamic_batching {
+    max_queue_delay_microseconds: 100
+}
+
+input [
+    {
+        name: "data"
+        data_type: TYPE_FP32
+        dims: [3, 224, 224]
+    }
+]
+
+output [
+    {
+        name: "resnetv24_dense0_fwd"
+        data_type: TYPE_FP32
+        dims: [1000]
+    }
+]
+
+instance_group [
+    {
+        kind: KIND_GPU
+        count: 1
+        gpus: [0]
+    }
+]
+
+optimization {
+    execution_accelerators {
+        gpu_execution_accelerator {
+            name: "migraphx"
+            parameters: {
+                key: "migraphx_max_dynamic_batch"
+                value: "8"
+            }
+        }
+    }
+}
+"""
+
+# The same model as inventory: Triton's fields under config, the accelerator as a convenience.
+BLOG_AS_INVENTORY = {
+    "name": "resnet50_onnx",
+    "config": {
+        "backend": "onnxruntime",
+        "max_batch_size": 8,
+        "dynamic_batching": {"max_queue_delay_microseconds": 100},
+        "input": [{"name": "data", "data_type": "TYPE_FP32", "dims": [3, 224, 224]}],
+        "output": [{"name": "resnetv24_dense0_fwd", "data_type": "TYPE_FP32", "dims": [1000]}],
+        "instance_group": [{"kind": "KIND_GPU", "count": 1, "gpus": [0]}],
+    },
+    "accelerator": {"name": "migraphx", "parameters": {"migraphx_max_dynamic_batch": 8}},
+}
+
+
+def test_the_guides_resnet50_onnx_as_inventory_parses_to_the_guides_message():
+    assert parse(render_model_config(0, BLOG_AS_INVENTORY, flavour="rocm")) == \
+        parse(BLOG_RESNET50_ONNX)
+
+
+def test_the_guides_text_as_config_keeps_its_accelerator_and_checks_its_keys():
+    from google.protobuf import json_format
+    as_json = json_format.MessageToDict(parse(BLOG_RESNET50_ONNX),
+                                        preserving_proto_field_name=True)
+    entry = {"name": "resnet50_onnx", "config": as_json}
+    assert parse(render_model_config(0, entry)) == parse(BLOG_RESNET50_ONNX)
+    accel = as_json["optimization"]["execution_accelerators"]["gpu_execution_accelerator"][0]
+    accel["parameters"]["migraphx_fast_math"] = "1"
+    with pytest.raises(ModelConfigError, match="unknown MIGraphX accelerator key"):
+        render_model_config(0, entry)
+    # On the CPU flavour the same text serves through onnxruntime_cpu, with no accelerator.
+    del accel["parameters"]["migraphx_fast_math"]
+    cpu = parse(render_model_config(0, entry, flavour="cpu"))
+    assert cpu.backend == "onnxruntime_cpu" and not cpu.HasField("optimization")
+
+
+def rendered(entry, **kw):
+    return parse(render_model_config(0, entry, "onnxruntime", **kw))
+
+
+def test_one_entry_renders_for_both_flavours():
+    entry = copy.deepcopy(RESNET)
+    entry["config"]["backend"] = "onnxruntime"
+    del entry["config"]["instance_group"]
+    entry.update(accelerator={"name": "migraphx",
+                              "parameters": {"migraphx_max_dynamic_batch": 8,
+                                             "migraphx_exhaustive_tune": True}},
+                 instances_per_gpu=2)
+    gpu = rendered(entry, flavour="rocm", gpus=[0, 1])
+    assert gpu.backend == "onnxruntime"
+    assert [(g.kind, g.count, list(g.gpus)) for g in gpu.instance_group] == [
+        (model_config_pb2.ModelInstanceGroup.KIND_GPU, 2, [0]),
+        (model_config_pb2.ModelInstanceGroup.KIND_GPU, 2, [1])]
+    accel = gpu.optimization.execution_accelerators.gpu_execution_accelerator
+    assert [(a.name, dict(a.parameters)) for a in accel] == [
+        ("migraphx", {"migraphx_max_dynamic_batch": "8", "migraphx_exhaustive_tune": "true"})]
+
+    cpu = rendered(entry, flavour="cpu")
+    assert cpu.backend == "onnxruntime_cpu"
+    assert [(g.kind, g.count, list(g.gpus)) for g in cpu.instance_group] == [
+        (model_config_pb2.ModelInstanceGroup.KIND_CPU, 2, [])]
+    assert not cpu.HasField("optimization")
+
+
+def test_gpu_instance_groups_become_cpu_ones_on_the_cpu_flavour():
+    cpu = rendered(copy.deepcopy(RESNET), flavour="cpu")
+    assert [(g.kind, g.count) for g in cpu.instance_group] == [
+        (model_config_pb2.ModelInstanceGroup.KIND_CPU, 1)]
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"accelerator": {"name": "migraphx", "parameters": {"migraphx_exhaustive_tune": 1}}},
+     ["migraphx_exhaustive_tune: 1 (int) is not a boolean"]),
+    ({"accelerator": {"name": "migraphx", "parameters": {"compile_batches": "1,2,x"}}},
+     ["compile_batches: '1,2,x' (str) is not a list of batch sizes"]),
+    ({"accelerator": {"name": "migraphx", "parameters": {
+        "cache_dir": "/var/lib/inferops-triton/models/.cache"}}},
+     ["cache_dir '/var/lib/inferops-triton/models/.cache' is inside the model repository"]),
+    ({"accelerator": {"name": "migraphx", "parameters": {"migraphx_fast_math": 1}}},
+     ["accelerator.parameters.migraphx_fast_math", "unknown MIGraphX accelerator key",
+      "valid keys: precision_mode"]),
+    ({"accelerator": {"name": "migraphx", "parameters": {"precision_mode": "FP12"}}},
+     ["precision_mode", "'FP12' is not one of FP32, FP16"]),
+    ({"accelerator": {"name": "migraphx", "parameters": {"migraphx_max_dynamic_batch": 0}}},
+     ["migraphx_max_dynamic_batch", "not a positive integer"]),
+    ({"accelerator": "tensorrt"}, ["accelerator.name 'tensorrt' is not supported"]),
+    ({"accelerator": {"name": "migraphx", "parameters": {
+        "migraphx_model_cache_dir": "/models/resnet50/cache"}}},
+     ["migraphx_model_cache_dir '/models/resnet50/cache' is inside the model repository "
+      "'/models'"]),
+    ({"instances_per_gpu": 0}, ["instances_per_gpu 0 (int) is not a positive integer"]),
+    ({"instances_per_gpu": 1}, ["give instances_per_gpu or config.instance_group"]),
+    ({"versions": [{"version": 1}], "config_version_policy": {"specific": {"versions": [1, 3]}}},
+     ["version_policy.specific.versions names [3]", "present: [1]"]),
+    ({"versions": [{"version": 1}], "config_version_policy": {"latest": {"num_versions": 2}}},
+     ["num_versions is 2 but only 1 version(s)"]),
+    ({"versions": [{"version": 1}, {"version": 1}]}, ["version 1 is listed twice"]),
+    ({"instance_groups": 2}, ["unknown key(s) instance_groups"]),
+])
+def test_entry_level_mistakes_name_the_model_field_and_value(change, words):
+    entry = copy.deepcopy(RESNET)
+    policy = change.pop("config_version_policy", None)
+    if policy:
+        entry["config"]["version_policy"] = policy
+    entry.update(change)
+    with pytest.raises(ModelConfigError) as err:
+        render_model_config(0, entry, "onnxruntime", gpus=[0],
+                            repository_paths=["/var/lib/inferops-triton/models", "/models"])
+    assert "triton_models[0] (resnet50)" in str(err.value)
+    for word in words:
+        assert word in str(err.value)
+
+
+def test_instances_per_gpu_needs_gpus_on_the_rocm_flavour():
+    entry = copy.deepcopy(RESNET)
+    del entry["config"]["instance_group"]
+    entry["instances_per_gpu"] = 1
+    with pytest.raises(ModelConfigError, match="rocm_facts found none"):
+        render_model_config(0, entry, "onnxruntime", flavour="rocm", gpus=[])
