@@ -14,3 +14,14 @@ attributes:
     support: full
     description: Shows the change as a before and after.
 """
+
+    # A module that only reads the host (info and facts modules).
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is nothing to show.
+"""

@@ -19,13 +19,8 @@ options:
     type: list
     elements: str
     required: true
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is nothing to show.
+extends_documentation_fragment:
+  - inferops.triton.attributes.read_only
 requirements:
   - The Docker CLI and a running Docker engine on the host
 """

@@ -23,13 +23,9 @@ options:
       - The file system root to read under. C(/) on a host; a captured sysfs tree in tests.
     type: path
     default: /
+extends_documentation_fragment:
+  - inferops.triton.attributes.read_only
 attributes:
-  check_mode:
-    support: full
-    description: Reads only; the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is nothing to show.
   facts:
     support: full
     description: Returns C(ansible_facts.rocm).
