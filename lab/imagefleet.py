@@ -59,7 +59,8 @@ def up(work: Path, builder: str, nodes: list[str]) -> dict:
 
 
 def down(fleet: dict) -> None:
-    for name in [fleet["builder"], *fleet["nodes"]]:
+    """Remove every node the fleet made, the registry too: nothing is left for a later run."""
+    for name in [fleet["builder"], *fleet["nodes"], REGISTRY]:
         labctl.node_down(name)
 
 

@@ -261,9 +261,15 @@ def network_up(name: str = LAB_NETWORK) -> str:
 
 def node_up(name: str, publish: list[str], image: str = NODE_IMAGE,
             network: str | None = None) -> None:
-    exists = run(["docker", "container", "inspect", name], check=False,
-                 capture_output=True).returncode == 0
-    if not exists:
+    status = run(["docker", "container", "inspect", "--format", "{{ .State.Status }}", name],
+                 check=False, capture_output=True).stdout.strip()
+    if status and status != "running":
+        # Left stopped by an engine that went away (a session's dockerd is ended before CI
+        # runs on the same machine): systemd cannot be exec'ed into, so start afresh.
+        log(f"node {name} is {status}; removing it to start afresh")
+        node_down(name)
+        status = ""
+    if not status:
         ports = [a for p in publish for a in ("-p", p)]
         net = ["--network", network_up(network)] if network else []
         run(["docker", "run", "-d", "--name", name, "--hostname", name,
