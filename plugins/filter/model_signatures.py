@@ -7,32 +7,31 @@ name: model_signatures
 short_description: Check rendered model configs against their ONNX files on the controller
 version_added: 0.1.0
 description:
-  - For every model version whose file is in the controller's download cache, checks the
-    rendered config (the output of P(inferops.triton.model_configs#filter)) against the ONNX
-    graph - input and output names, data types, and dims given C(max_batch_size).
+  - For every model version whose file is on the controller (the download cache or a
+    C(path)), checks the rendered config (the output of
+    P(inferops.triton.model_configs#filter)) against the ONNX graph - input and output
+    names, data types, and dims given C(max_batch_size).
+  - Takes the rendered configs of every host at once and checks each distinct
+    (config, file) pair once.
   - All disagreements are reported at once, each naming the model, the field and both
     sides. Returns the list of files checked.
 options:
   _input:
-    description: The output of P(inferops.triton.model_configs#filter).
+    description: The output of P(inferops.triton.model_configs#filter), or a list of such
+      outputs (one per host).
     type: list
-    elements: dict
+    elements: raw
     required: true
-  models:
-    description: The C(triton_models) list (for each version's C(url)).
-    type: list
-    elements: dict
-    required: true
-  cache:
-    description: The controller cache, where a version's file is C(<sha256 of its url>.onnx).
-    type: path
+  sources:
+    description: The output of P(inferops.triton.model_sources#filter).
+    type: dict
     required: true
 """
 
 EXAMPLES = r"""
 - name: Check the configs against the downloaded ONNX files
   ansible.builtin.set_fact:
-    checked: "{{ rendered | inferops.triton.model_signatures(triton_models, cache_dir) }}"
+    checked: "{{ rendered | inferops.triton.model_signatures(sources) }}"
 """
 
 RETURN = r"""
@@ -42,33 +41,37 @@ _value:
   elements: str
 """
 
-import hashlib
-import os
+import json
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.inferops.triton.plugins.module_utils._model_repository import (
+    source_key,
+)
 from ansible_collections.inferops.triton.plugins.module_utils._onnx_signature import (
     SignatureError,
     check,
 )
 
 
-def model_signatures(rendered, models, cache):
-    configs = {item["name"]: item["config"] for item in rendered}
-    checked, errors = [], []
-    for index, entry in enumerate(models or []):
-        name = entry.get("name")
-        for version in entry.get("versions") or []:
-            path = os.path.join(cache, hashlib.sha256(str(version["url"]).encode()).hexdigest()
-                                + ".onnx")
-            if name not in configs or not os.path.exists(path):
-                continue
-            try:
-                check(f"triton_models[{index}] ({name}) version {version['version']}",
-                      configs[name], path)
-            except SignatureError as exc:
-                errors.append(str(exc))
-            checked.append(f"{name}/{version['version']}")
+def model_signatures(rendered, sources):
+    hosts = rendered if rendered and isinstance(rendered[0], list) else [rendered]
+    checked, errors, seen = [], [], set()
+    for models in hosts:
+        for model in models:
+            for version in model.get("versions") or []:
+                src = (sources.get(source_key(version)) or {}).get("src")
+                signature = json.dumps([model["config"].get(k) for k in
+                                        ("input", "output", "max_batch_size")], sort_keys=True)
+                if not src or (src, signature) in seen:
+                    continue
+                seen.add((src, signature))
+                try:
+                    check(f"triton_models[{model['index']}] ({model['name']}) version "
+                          f"{version['version']}", model["config"], src)
+                except SignatureError as exc:
+                    errors.append(str(exc))
+                checked.append(f"{model['name']}/{version['version']}")
     if errors:
         raise AnsibleFilterError("the model configs disagree with their ONNX files:\n"
                                  + "\n".join(errors))

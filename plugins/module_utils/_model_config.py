@@ -11,6 +11,7 @@ controller (filter plugins), never on a host.
 from __future__ import annotations
 
 import copy
+import re
 
 # protobuf FieldDescriptor.TYPE_* numbers (descriptor.proto) -> the integer range they hold
 _INT_RANGES = {
@@ -47,8 +48,14 @@ def _schema():
     return model_config_pb2, json_format, text_format
 
 
+_PLAIN_TYPES = (bool, int, float, str, list, dict)
+
+
 def _describe(value) -> str:
-    return f"{value!r} ({type(value).__name__})"
+    """``'eight' (str)``: the value and its plain type (ansible-core 2.19 hands filters
+    tagged subclasses such as _AnsibleTaggedStr, whose names mean nothing to a user)."""
+    kind = next((t for t in _PLAIN_TYPES if isinstance(value, t)), type(value))
+    return f"{str.__repr__(value) if isinstance(value, str) else repr(value)} ({kind.__name__})"
 
 
 def _check_scalar(value, fd, path: str, errors: list[str]) -> None:
@@ -248,6 +255,12 @@ def expand_entry(index: int, entry, default_backend: str = "", flavour: str = "r
         if "instance_group" in config:
             raise ModelConfigError(f"{label}: give instances_per_gpu or config.instance_group, "
                                    "not both")
+    # One inventory serves both flavours: a MIGraphX cache inside the repository is an error
+    # on every host, also where the CPU flavour drops the accelerator.
+    _check_cache_dir(label, config, repository_paths)
+    if accelerator:
+        _check_cache_dir(label, {"optimization": {"execution_accelerators": {
+            "gpu_execution_accelerator": [accelerator]}}}, repository_paths)
     if flavour == "cpu":
         # The CPU flavour serves ONNX through its Python-based backend: the same entry, no
         # GPU kinds, no accelerator.
@@ -278,7 +291,6 @@ def expand_entry(index: int, entry, default_backend: str = "", flavour: str = "r
                 "execution_accelerators", {})
             accelerators.setdefault("gpu_execution_accelerator", []).append(accelerator)
     _check_versions(label, config, entry.get("versions"))
-    _check_cache_dir(label, config, repository_paths)
     return name, config
 
 
@@ -296,6 +308,7 @@ def _check_versions(label, config, versions) -> None:
         if number in present:
             raise ModelConfigError(f"{label}: versions[{i}]: version {number} is listed twice")
         present.append(number)
+        _check_source(f"{label}: versions[{i}]", version)
     policy = config.get("version_policy")
     if not isinstance(policy, dict):
         return
@@ -313,6 +326,33 @@ def _check_versions(label, config, versions) -> None:
             raise ModelConfigError(
                 f"{label}: config.version_policy.latest.num_versions is "
                 f"{latest['num_versions']} but only {len(present)} version(s) are provided")
+
+
+VERSION_KEYS = ("version", "url", "path", "checksum")
+
+
+def _check_source(where, version) -> None:
+    """A version's file comes from ``url`` (with a sha256 ``checksum``) or ``path`` (a file
+    on the controller, ``checksum`` optional)."""
+    unknown = sorted(set(version) - set(VERSION_KEYS))
+    if unknown:
+        raise ModelConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; a version has "
+                               f"{', '.join(VERSION_KEYS)}")
+    if bool(version.get("url")) == bool(version.get("path")):
+        raise ModelConfigError(f"{where}: give exactly one of url (a download, with checksum) "
+                               "or path (a file on the controller)")
+    checksum = version.get("checksum")
+    if version.get("url") and not checksum:
+        raise ModelConfigError(f"{where}: url {version['url']!r} needs a checksum "
+                               "(sha256:<hex> or sha256:<url of a sha256sum file>)")
+    if checksum is not None:
+        algorithm, _sep, value = str(checksum).partition(":")
+        if algorithm.lower() != "sha256" or not value:
+            raise ModelConfigError(f"{where}: checksum {checksum!r} is not sha256:<hex> or "
+                                   "sha256:<url of a sha256sum file>")
+        if "://" not in value and not re.match(r"^[0-9a-fA-F]{64}$", value):
+            raise ModelConfigError(f"{where}: checksum {checksum!r}: {value!r} is neither 64 "
+                                   "hex digits nor a URL")
 
 
 def _check_cache_dir(label, config, repository_paths) -> None:
@@ -373,7 +413,8 @@ def render_model_configs(models, default_backend: str = "", flavour: str = "rocm
             errors.append(f"triton_models[{index}] ({name}): duplicate model name, "
                           f"already used by triton_models[{seen[name]}]")
         seen[name] = index
-        rendered.append({"name": name, "pbtxt": pbtxt, "config": config})
+        rendered.append({"name": name, "index": index, "pbtxt": pbtxt, "config": config,
+                         "versions": entry.get("versions") or []})
     if errors:
         raise ModelConfigError("\n".join(errors))
     return rendered

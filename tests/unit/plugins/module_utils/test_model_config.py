@@ -262,6 +262,9 @@ def test_gpu_instance_groups_become_cpu_ones_on_the_cpu_flavour():
         (model_config_pb2.ModelInstanceGroup.KIND_CPU, 1)]
 
 
+V1 = {"version": 1, "path": "/m.onnx"}
+
+
 @pytest.mark.parametrize("change, words", [
     ({"accelerator": {"name": "migraphx", "parameters": {"migraphx_exhaustive_tune": 1}}},
      ["migraphx_exhaustive_tune: 1 (int) is not a boolean"]),
@@ -284,12 +287,21 @@ def test_gpu_instance_groups_become_cpu_ones_on_the_cpu_flavour():
       "'/models'"]),
     ({"instances_per_gpu": 0}, ["instances_per_gpu 0 (int) is not a positive integer"]),
     ({"instances_per_gpu": 1}, ["give instances_per_gpu or config.instance_group"]),
-    ({"versions": [{"version": 1}], "config_version_policy": {"specific": {"versions": [1, 3]}}},
+    ({"versions": [V1], "config_version_policy": {"specific": {"versions": [1, 3]}}},
      ["version_policy.specific.versions names [3]", "present: [1]"]),
-    ({"versions": [{"version": 1}], "config_version_policy": {"latest": {"num_versions": 2}}},
+    ({"versions": [V1], "config_version_policy": {"latest": {"num_versions": 2}}},
      ["num_versions is 2 but only 1 version(s)"]),
-    ({"versions": [{"version": 1}, {"version": 1}]}, ["version 1 is listed twice"]),
+    ({"versions": [V1, V1]}, ["version 1 is listed twice"]),
     ({"instance_groups": 2}, ["unknown key(s) instance_groups"]),
+    ({"versions": [{"version": 1, "url": "http://h/m.onnx"}]},
+     ["versions[0]: url 'http://h/m.onnx' needs a checksum"]),
+    ({"versions": [{"version": 1, "url": "http://h/m.onnx", "path": "/m.onnx",
+                    "checksum": "sha256:http://h/m.onnx.sha256"}]},
+     ["versions[0]: give exactly one of url", "or path"]),
+    ({"versions": [{"version": 1, "path": "/m.onnx", "checksum": "md5:abc"}]},
+     ["versions[0]: checksum 'md5:abc' is not sha256:<hex>"]),
+    ({"versions": [{"version": 1, "path": "/m.onnx", "sha": "x"}]},
+     ["versions[0]: unknown key(s) sha; a version has version, url, path, checksum"]),
 ])
 def test_entry_level_mistakes_name_the_model_field_and_value(change, words):
     entry = copy.deepcopy(RESNET)
@@ -311,3 +323,27 @@ def test_instances_per_gpu_needs_gpus_on_the_rocm_flavour():
     entry["instances_per_gpu"] = 1
     with pytest.raises(ModelConfigError, match="rocm_facts found none"):
         render_model_config(0, entry, "onnxruntime", flavour="rocm", gpus=[])
+
+
+def test_a_value_is_described_by_its_plain_type():
+    # ansible-core 2.19 passes filters str subclasses (_AnsibleTaggedStr); the message names
+    # the type the user wrote.
+    class Tagged(str):
+        pass
+
+    entry = copy.deepcopy(RESNET)
+    entry["config"]["max_batch_size"] = Tagged("eight")
+    with pytest.raises(ModelConfigError, match=r"config.max_batch_size: 'eight' \(str\) is not "
+                                               r"an integer"):
+        render_model_config(0, entry, "onnxruntime", gpus=[0])
+
+
+def test_a_migraphx_cache_inside_the_repository_fails_on_cpu_hosts_too():
+    # One inventory, two flavours: the CPU flavour drops the accelerator, but the entry
+    # would still break every GPU host, so it fails everywhere.
+    entry = copy.deepcopy(RESNET)
+    entry["accelerator"] = {"name": "migraphx", "parameters": {
+        "migraphx_model_cache_dir": "/var/lib/inferops-triton/models/.mgx"}}
+    with pytest.raises(ModelConfigError, match="is inside the model repository"):
+        render_model_config(0, entry, "onnxruntime", flavour="cpu",
+                            repository_paths=["/var/lib/inferops-triton/models"])

@@ -89,9 +89,7 @@ def test_a_file_that_is_not_onnx_is_named(tmp_path):
         check("triton_models[0] (resnet50)", CONFIG, str(bad))
 
 
-def test_the_filter_checks_every_cached_version_and_reports_all_at_once(tmp_path):
-    import hashlib
-
+def test_the_filter_checks_every_file_on_the_controller_once_and_reports_all_at_once(tmp_path):
     from ansible.errors import AnsibleFilterError
 
     from ansible_collections.inferops.triton.plugins.filter.model_signatures import (
@@ -99,13 +97,21 @@ def test_the_filter_checks_every_cached_version_and_reports_all_at_once(tmp_path
     )
 
     url = "http://127.0.0.1:18080/resnet50-v2.onnx"
-    resnet_shaped(tmp_path / (hashlib.sha256(url.encode()).hexdigest() + ".onnx"))
-    models = [{"name": "resnet50", "versions": [{"version": 1, "url": url}]},
-              {"name": "other", "versions": [{"version": 1, "url": "http://x/not-fetched"}]}]
-    good = [{"name": "resnet50", "config": CONFIG}, {"name": "other", "config": CONFIG}]
-    assert model_signatures(good, models, str(tmp_path)) == ["resnet50/1"]
-    bad = copy.deepcopy(good)
-    bad[0]["config"]["output"][0]["name"] = "prob"
+    resnet_shaped(tmp_path / "resnet50.onnx")
+    sources = {url: {"src": str(tmp_path / "resnet50.onnx")},
+               "http://x/node-downloads": {"src": None}}
+
+    def rendered(config):
+        return [{"name": "resnet50", "index": 0, "config": config,
+                 "versions": [{"version": 1, "url": url}]},
+                {"name": "other", "index": 1, "config": CONFIG,
+                 "versions": [{"version": 1, "url": "http://x/node-downloads"}]}]
+
+    # two hosts with the same configs: the file is checked once
+    assert model_signatures([rendered(CONFIG), rendered(CONFIG)], sources) == ["resnet50/1"]
+    assert model_signatures(rendered(CONFIG), sources) == ["resnet50/1"]
+    bad = copy.deepcopy(CONFIG)
+    bad["output"][0]["name"] = "prob"
     with pytest.raises(AnsibleFilterError, match=r"triton_models\[0\] \(resnet50\) version 1: "
                                                  r"config.output\[0\].name 'prob'"):
-        model_signatures(bad, models, str(tmp_path))
+        model_signatures([rendered(CONFIG), rendered(bad)], sources)

@@ -1,0 +1,340 @@
+# Copyright (c) inferops.triton contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A Triton model repository on a host: compare the whole desired state with the files in
+one pass, then place only what differs.
+
+The layout is Triton's: ``<root>/<model>/config.pbtxt`` and
+``<root>/<model>/<version>/model.onnx``. Every file is written under a temporary name in
+its own directory, checked against its sha256 and renamed into place, so a server never
+reads a half-written file; a model's files are placed before its ``config.pbtxt``.
+
+Plain Python, testable without Ansible; the module passes in the download function.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+
+CONFIG = "config.pbtxt"
+MODEL_FILE = "model.onnx"
+_CHUNK = 1 << 20
+_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+class RepositoryError(RuntimeError):
+    """Something on the host or at a source stops the repository from converging."""
+
+
+def sha256_file(path: str) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                digest.update(chunk)
+    except FileNotFoundError:
+        return None
+    return digest.hexdigest()
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def parse_checksum(checksum: str) -> tuple[str, str]:
+    """``sha256:<hex>`` -> ("hex", hex); ``sha256:<url>`` -> ("url", url)."""
+    algorithm, _sep, value = str(checksum).partition(":")
+    if algorithm.lower() != "sha256" or not value:
+        raise RepositoryError(f"checksum {checksum!r} is not sha256:<hex> or "
+                              "sha256:<url of a sha256sum file>")
+    if _HEX.match(value.lower()):
+        return "hex", value.lower()
+    if "://" in value:
+        return "url", value
+    raise RepositoryError(f"checksum {checksum!r}: {value!r} is neither 64 hex digits nor a URL")
+
+
+def digest_from_sums(text: str, url: str) -> str:
+    """The digest for ``url``'s file in a sha256sum listing (``<hex>  <name>`` lines, or a
+    lone digest), as get_url reads it."""
+    name = url.rstrip("/").rsplit("/", 1)[-1]
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    for fields in lines:
+        if len(fields) >= 2 and fields[1].lstrip("*").rsplit("/", 1)[-1] == name \
+                and _HEX.match(fields[0].lower()):
+            return fields[0].lower()
+    if len(lines) == 1 and _HEX.match(lines[0][0].lower()):
+        return lines[0][0].lower()
+    raise RepositoryError(f"the checksum file lists no sha256 for {name!r}")
+
+
+def _is_version(entry: str) -> bool:
+    return entry.isdigit() and not entry.startswith("0")
+
+
+def plan(root: str, models: list[dict], prune: bool = False) -> dict:
+    """Compare ``models`` (``[{name, config: pbtxt text, versions: [{version, sha256, ...}]}]``)
+    with ``root``. Returns what differs: ``configs`` (name, before, after), ``files`` (the
+    version entries to place, with ``name``), ``remove`` (paths relative to ``root`` that
+    ``prune`` takes away), ``unmanaged`` (what is there but not wanted, kept without
+    ``prune``), ``changed_models`` and ``removed_models``."""
+    configs, files, remove, unmanaged = [], [], [], []
+    changed, removed = set(), []
+    wanted = {model["name"]: model for model in models}
+    for name, model in wanted.items():
+        model_dir = os.path.join(root, name)
+        before = _read_text(os.path.join(model_dir, CONFIG))
+        if before != model["config"]:
+            configs.append({"name": name, "before": before, "after": model["config"]})
+            changed.add(name)
+        versions = {str(v["version"]) for v in model.get("versions") or []}
+        for version in model.get("versions") or []:
+            path = os.path.join(model_dir, str(version["version"]), MODEL_FILE)
+            if sha256_file(path) != version["sha256"]:
+                files.append(dict(version, name=name))
+                changed.add(name)
+        extra = sorted((entry for entry in _listdir(model_dir)
+                        if _is_version(entry) and entry not in versions
+                        and os.path.isdir(os.path.join(model_dir, entry))), key=int)
+        for entry in extra:
+            (remove if prune else unmanaged).append(f"{name}/{entry}")
+            if prune:
+                changed.add(name)
+    for entry in sorted(_listdir(root)):
+        if entry not in wanted and os.path.isdir(os.path.join(root, entry)) \
+                and not entry.startswith("."):
+            (remove if prune else unmanaged).append(entry)
+            if prune:
+                removed.append(entry)
+    return {"configs": configs, "files": files, "remove": remove, "unmanaged": unmanaged,
+            "changed_models": sorted(changed), "removed_models": removed}
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def is_empty(result: dict) -> bool:
+    return not (result["configs"] or result["files"] or result["remove"])
+
+
+def diff(result: dict, root: str) -> list[dict]:
+    """Ansible's diff list: each config.pbtxt as text, each model file by its sha256, each
+    pruned path."""
+    out = []
+    for item in result["configs"]:
+        path = os.path.join(root, item["name"], CONFIG)
+        out.append({"before_header": path, "after_header": path,
+                    "before": item["before"] or "", "after": item["after"]})
+    for item in result["files"]:
+        path = os.path.join(root, item["name"], str(item["version"]), MODEL_FILE)
+        current = sha256_file(path)
+        out.append({"before_header": path, "after_header": path,
+                    "before": f"sha256:{current}\n" if current else "",
+                    "after": f"sha256:{item['sha256']}\n"})
+    for entry in result["remove"]:
+        path = os.path.join(root, entry)
+        out.append({"before_header": path, "after_header": path,
+                    "before": f"{entry}/ (pruned: not in triton_models)\n", "after": ""})
+    return out
+
+
+class _Placer:
+    """Writes the repository in two phases: every file to a verified temporary beside its
+    destination, then, when all of them are good, the renames. A failure in the first phase
+    removes the temporaries and the directories it made, so the repository is as it was."""
+
+    def __init__(self, uid: int = -1, gid: int = -1):
+        self.uid, self.gid = uid, gid
+        self.made: list[str] = []  # directories this run created, outermost first
+        self.pending: list[tuple[str, str]] = []  # (temporary, destination)
+
+    def own(self, path: str, mode: int) -> None:
+        os.chmod(path, mode)
+        if self.uid != -1 or self.gid != -1:
+            os.chown(path, self.uid, self.gid)
+
+    def directory(self, path: str) -> None:
+        missing = []
+        while path and not os.path.isdir(path):
+            missing.append(path)
+            path = os.path.dirname(path)
+        for directory in reversed(missing):
+            os.mkdir(directory)
+            self.made.append(directory)
+            self.own(directory, 0o755)
+
+    def stage(self, path: str, fill, expect_sha256: str | None = None) -> None:
+        """``fill(handle)`` writes the content to a temporary file beside ``path`` and
+        returns its sha256, which must be ``expect_sha256``."""
+        directory = os.path.dirname(path)
+        self.directory(directory)
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                                   dir=directory)
+        self.pending.append((tmp, path))
+        with os.fdopen(fd, "wb") as handle:
+            digest = fill(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if expect_sha256 is not None and digest != expect_sha256:
+            raise RepositoryError(f"{path}: the file has sha256 {digest}, expected "
+                                  f"{expect_sha256}; nothing was placed")
+        self.own(tmp, 0o644)
+
+    def commit(self) -> None:
+        for tmp, path in self.pending:
+            os.replace(tmp, path)
+        self.pending = []
+
+    def undo(self) -> None:
+        for tmp, _path in self.pending:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        for directory in reversed(self.made):
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
+
+
+def _copy_hashing(source) -> callable:
+    def fill(handle):
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: source.read(_CHUNK), b""):
+            digest.update(chunk)
+            handle.write(chunk)
+        return digest.hexdigest()
+    return fill
+
+
+def apply(root: str, models: list[dict], result: dict, staging: str | None = None,
+          fetch=None, uid: int = -1, gid: int = -1) -> None:
+    """Make ``root`` match the ``plan`` result. A version's file comes from
+    ``<staging>/<sha256>`` when it is there (the role copied it from the controller),
+    else from its ``url`` through ``fetch(url) -> binary stream``. Nothing changes unless
+    every file arrived with its sha256."""
+    placer = _Placer(uid, gid)
+    try:
+        placer.directory(root)
+        for name in (model["name"] for model in models):
+            placer.directory(os.path.join(root, name))
+        for item in result["files"]:
+            path = os.path.join(root, item["name"], str(item["version"]), MODEL_FILE)
+            staged = os.path.join(staging, item["sha256"]) if staging else None
+            if staged and os.path.exists(staged):
+                with open(staged, "rb") as source:
+                    placer.stage(path, _copy_hashing(source), item["sha256"])
+            elif item.get("url") and fetch is not None:
+                with fetch(item["url"]) as source:
+                    placer.stage(path, _copy_hashing(source), item["sha256"])
+            else:
+                raise RepositoryError(f"{item['name']} version {item['version']}: no staged "
+                                      f"file {staged} and no url to download it from")
+        # Files are renamed before the configs that point at them; pruning last.
+        placer.commit()
+        for item in result["configs"]:
+            text = item["after"].encode("utf-8")
+            placer.stage(os.path.join(root, item["name"], CONFIG),
+                         lambda handle, text=text: (handle.write(text),
+                                                    hashlib.sha256(text).hexdigest())[1])
+        placer.commit()
+    except BaseException:
+        placer.undo()
+        raise
+    for entry in result["remove"]:
+        shutil.rmtree(os.path.join(root, entry))
+
+
+# --- the controller's side: where each version's file comes from --------------------------
+
+DOWNLOADS = ("controller", "node")
+
+
+def source_key(version: dict) -> str:
+    """A version's source as one string: its url, else its controller path."""
+    return str(version.get("url") or version.get("path") or "")
+
+
+def cache_path(cache: str, url: str) -> str:
+    """The controller cache file of ``url`` (keyed by the url: one download a fleet)."""
+    return os.path.join(cache, hashlib.sha256(url.encode()).hexdigest() + ".onnx")
+
+
+def resolve_sources(versions: list[dict], cache: str, download: str = "controller") -> dict:
+    """Every distinct version source -> ``{src, sha256, url, checksum}``.
+
+    ``src`` is the file on the controller (the cache entry get_url made, or the version's
+    ``path``), None when each node downloads for itself (``download: node``); ``sha256`` is
+    the file's digest, None only when a node must read it from a checksum URL."""
+    if download not in DOWNLOADS:
+        raise RepositoryError(f"model_repository_download {download!r} is not one of "
+                              f"{', '.join(DOWNLOADS)}")
+    sources, errors = {}, []
+    for version in versions:
+        key = source_key(version)
+        checksum = version.get("checksum")
+        if key in sources:
+            if checksum and sources[key]["checksum"] and checksum != sources[key]["checksum"]:
+                errors.append(f"{key} is given two checksums, {sources[key]['checksum']} and "
+                              f"{checksum}; one file has one sha256")
+            continue
+        if not key:
+            continue
+        try:
+            kind, value = parse_checksum(checksum) if checksum else (None, None)
+        except RepositoryError as exc:
+            errors.append(f"{key}: {exc}")
+            continue
+        entry = {"url": version.get("url"), "checksum": checksum, "src": None,
+                 "sha256": value if kind == "hex" else None}
+        if version.get("url"):
+            if download == "controller":
+                entry["src"] = cache_path(cache, version["url"])
+                if entry["sha256"] is None:  # get_url verified it against the checksum URL
+                    entry["sha256"] = sha256_file(entry["src"])
+        else:
+            path = os.path.expanduser(str(version["path"]))
+            digest = sha256_file(path) if os.path.isfile(path) else None
+            if digest is None:
+                errors.append(f"{key}: no such file on the controller")
+                continue
+            if entry["sha256"] is not None and entry["sha256"] != digest:
+                errors.append(f"{key}: the file has sha256 {digest}, but its checksum says "
+                              f"{entry['sha256']}")
+                continue
+            entry.update(src=path, sha256=digest)
+        sources[key] = entry
+    if errors:
+        raise RepositoryError("; ".join(errors))
+    return sources
+
+
+def desired(models: list[dict], sources: dict) -> list[dict]:
+    """The rendered configs (``[{name, pbtxt, versions}]``) joined with their sources: the
+    ``models`` that ``plan`` and ``apply`` take."""
+    out = []
+    for model in models:
+        if not isinstance(model.get("name"), str) or not isinstance(model.get("pbtxt"), str):
+            raise RepositoryError(f"each model needs a name and its pbtxt text, got {model!r}")
+        versions = []
+        for version in model.get("versions") or []:
+            key = source_key(version)
+            source = sources.get(key)
+            if source is None:
+                raise RepositoryError(f"{model['name']} version {version.get('version')}: "
+                                      f"no source {key!r} among those resolved")
+            versions.append({"version": int(version["version"]), "key": key,
+                             "sha256": source.get("sha256"), "url": source.get("url"),
+                             "checksum": source.get("checksum"),
+                             "staged": bool(source.get("src"))})
+        out.append({"name": model["name"], "config": model["pbtxt"], "versions": versions})
+    return out
