@@ -6,62 +6,18 @@ at the end. Needs root and the lab (make lab).
 """
 
 import csv
-import hashlib
 import json
-import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-NODE = "inferops-test-demo"
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
-sys.path.insert(0, str(ROOT / "lab"))
-import labctl  # noqa: E402
+from demonode import NODE, recap
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    work = tmp_path_factory.mktemp("demo")
-    inventory = work / "inventory"
-    inventory.mkdir()
-    (inventory / "hosts.yml").write_text(
-        "triton_nodes:\n  hosts:\n"
-        f"    {NODE}:\n      ansible_connection: community.docker.docker\n")
-    (inventory / "group_vars").symlink_to(ROOT / "inventory" / "demo" / "group_vars")
-    labctl.node_down(NODE)
-    yield {"inventory": inventory, "results": work / "results"}
-    labctl.node_down(NODE)
-
-
-def demo(lab, *playbook_args):
-    cmd = [PYTHON, str(ROOT / "lab" / "demo.py"), "--node", NODE,
-           "--inventory", str(lab["inventory"]), "--results-dir", str(lab["results"]),
-           "--", *playbook_args]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=2400,
-                          check=False)
-    return proc.returncode, proc.stdout + proc.stderr
-
-
-def recap(output):
-    match = re.search(rf"^{NODE}\s+:\s+ok=(\d+)\s+changed=(\d+).*failed=(\d+)", output, re.M)
-    assert match, output[-3000:]
-    return {"ok": int(match[1]), "changed": int(match[2]), "failed": int(match[3])}
-
-
-def node_file(path):
-    proc = subprocess.run(["docker", "exec", NODE, "cat", path], capture_output=True, check=False)
-    return hashlib.sha256(proc.stdout).hexdigest() if proc.returncode == 0 else None
-
-
-def test_demo_converges_and_reports(lab):
-    rc, out = demo(lab)
+def test_demo_converges_and_reports(demo_node):
+    rc, out = demo_node.converged()
     assert rc == 0, out[-5000:]
     assert recap(out)["failed"] == 0
     assert "| host | model | batch | concurrency | infer/s |" in out
-    reports = sorted(lab["results"].glob("*/report.md"))
+    reports = sorted(demo_node.results.glob("*/report.md"))
     assert len(reports) == 1
     host_dir = reports[0].parent / NODE
     summary = json.loads((host_dir / "summary.json").read_text())
@@ -82,35 +38,35 @@ def test_demo_converges_and_reports(lab):
                 assert cell["throughput_infer_per_sec"] > 0
 
 
-def test_second_run_changes_nothing(lab):
-    rc, out = demo(lab)
+def test_second_run_changes_nothing(demo_node):
+    rc, out = demo_node.run()
     assert rc == 0, out[-5000:]
     assert recap(out)["changed"] == 0, out[-5000:]
 
 
-def test_check_mode_reports_a_pending_change_and_makes_none(lab):
+def test_check_mode_reports_a_pending_change_and_makes_none(demo_node):
     unit = "/etc/systemd/system/triton-server.service"
-    before = node_file(unit)
-    rc, out = demo(lab, "--check", "--diff", "-e", "triton_server_log_verbose=1",
-                   "-e", "benchmark_enabled=false")
+    before = demo_node.file_sha256(unit)
+    rc, out = demo_node.run("--check", "--diff", "-e", "triton_server_log_verbose=1",
+                            "-e", "benchmark_enabled=false")
     assert rc == 0, out[-5000:]
     assert recap(out)["changed"] >= 1
     assert "+  --log-verbose=1" in out
-    assert node_file(unit) == before
+    assert demo_node.file_sha256(unit) == before
 
 
-def test_bad_variable_fails_before_the_node_changes(lab):
+def test_bad_variable_fails_before_the_node_changes(demo_node):
     config = "/var/lib/inferops-triton/models/resnet50/config.pbtxt"
-    before = node_file(config)
+    before = demo_node.file_sha256(config)
     assert before is not None
     bad = json.loads(json.dumps({"triton_models": [{
         "name": "resnet50",
         "config": {"max_batch_size": "eight",
                    "input": [{"name": "data", "data_type": "TYPE_FP32", "dims": [3, 224, 224]}]},
         "versions": []}]}))
-    rc, out = demo(lab, "-e", json.dumps(bad))
+    rc, out = demo_node.run("-e", json.dumps(bad))
     assert rc != 0
     assert "triton_models[0] (resnet50): config.max_batch_size: 'eight'" in out
     assert "is not an integer" in out
     assert "inferops.triton.docker_engine" not in out  # no role ran
-    assert node_file(config) == before
+    assert demo_node.file_sha256(config) == before

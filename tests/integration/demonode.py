@@ -1,0 +1,61 @@
+"""The demo node, shared by the tests that run site.yml against it (test_demo.py,
+test_model_repository.py): one lab node container with systemd and its own Docker engine,
+converged once by lab/demo.py (the fixture is in conftest.py)."""
+
+import hashlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE = "inferops-test-demo"
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+sys.path.insert(0, str(ROOT / "lab"))
+import labctl  # noqa: E402
+
+
+def remove_node():
+    labctl.node_down(NODE)
+
+
+class DemoNode:
+    def __init__(self, work: Path):
+        self.inventory = work / "inventory"
+        self.inventory.mkdir()
+        (self.inventory / "hosts.yml").write_text(
+            "triton_nodes:\n  hosts:\n"
+            f"    {NODE}:\n      ansible_connection: community.docker.docker\n")
+        (self.inventory / "group_vars").symlink_to(ROOT / "inventory" / "demo" / "group_vars")
+        self.results = work / "results"
+        self.first = None  # (rc, output) of the first converge
+
+    def run(self, *playbook_args):
+        """lab/demo.py: site.yml against the node, the model served on loopback."""
+        cmd = [PYTHON, str(ROOT / "lab" / "demo.py"), "--node", NODE,
+               "--inventory", str(self.inventory), "--results-dir", str(self.results),
+               "--", *playbook_args]
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=2400,
+                              check=False)
+        return proc.returncode, proc.stdout + proc.stderr
+
+    def converged(self):
+        """The first converge's (rc, output), run once for the session."""
+        if self.first is None:
+            self.first = self.run()
+        return self.first
+
+    def exec(self, *argv, check=False):
+        return subprocess.run(["docker", "exec", NODE, *argv], capture_output=True, text=True,
+                              check=check)
+
+    def file_sha256(self, path):
+        proc = subprocess.run(["docker", "exec", NODE, "cat", path], capture_output=True,
+                              check=False)
+        return hashlib.sha256(proc.stdout).hexdigest() if proc.returncode == 0 else None
+
+
+def recap(output):
+    match = re.search(rf"^{NODE}\s+:\s+ok=(\d+)\s+changed=(\d+).*failed=(\d+)", output, re.M)
+    assert match, output[-3000:]
+    return {"ok": int(match[1]), "changed": int(match[2]), "failed": int(match[3])}

@@ -1,0 +1,259 @@
+"""Model repositories on a real node (the demo node: systemd, its own Docker engine, the real
+CPU-flavour tritonserver), through site.yml:
+
+- a table of bad inputs, each failing on the controller with its own message while the
+  node's repository stays byte for byte as it was;
+- explicit model control: a changed ``dynamic_batching`` reaches the running server through
+  the repository API, without restarting its container; a model added and then removed
+  is loaded and unloaded the same way.
+
+Needs root and the lab (make lab).
+"""
+
+import hashlib
+import json
+import subprocess
+
+import onnx
+import pytest
+from demonode import NODE, ROOT, recap
+from onnx import TensorProto, helper
+
+REPOSITORY = "/var/lib/inferops-triton/models"
+MODEL_URL = "{{ _demo_model_url }}/resnet50-v2.onnx"  # the demo's loopback model server
+GOOD = {
+    "name": "resnet50",
+    "config": {
+        "max_batch_size": 8,
+        "input": [{"name": "data", "data_type": "TYPE_FP32", "dims": [3, 224, 224]}],
+        "output": [{"name": "resnetv24_dense0_fwd", "data_type": "TYPE_FP32", "dims": [1000]}],
+        "dynamic_batching": {"max_queue_delay_microseconds": 2000},
+        "instance_group": [{"kind": "KIND_GPU", "count": 1, "gpus": [0]}],
+    },
+    "accelerator": {"name": "migraphx", "parameters": {"migraphx_max_dynamic_batch": 8}},
+    "versions": [{"version": 1, "url": MODEL_URL, "checksum": f"sha256:{MODEL_URL}.sha256"}],
+}
+
+
+def entry(**change):
+    """The demo's resnet50 entry with ``change`` laid over it (``config`` merged)."""
+    model = json.loads(json.dumps(GOOD))
+    model["config"].update(change.pop("config", {}))
+    model.update(change)
+    return model
+
+
+def fixed_shape_model(path):
+    """A tiny ONNX graph with no batch dimension (x: float[3, 4] -> y)."""
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])], "fixed",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, 4])])
+    onnx.save(helper.make_model(graph), str(path))
+    return str(path)
+
+
+def fingerprint(node):
+    """Every path under the repository with its mode, size and sha256."""
+    listing = node.exec("sh", "-c", f"cd {REPOSITORY} && find . -printf '%p %m %s\\n' | sort "
+                        "&& find . -type f -exec sha256sum {} + | sort", check=True).stdout
+    return listing
+
+
+# (id, extra variables, words the failure must carry). Each fails in site.yml's pre-flight.
+BAD = [
+    ("unknown field", {"triton_models": [entry(config={"max_batch_sise": 8})]},
+     ["config.max_batch_sise: unknown field of ModelConfig"]),
+    ("bad enum", {"triton_models": [entry(config={"input": [
+        {"name": "data", "data_type": "TYPE_FLOAT32", "dims": [3, 224, 224]}]})]},
+     ["config.input[0].data_type: 'TYPE_FLOAT32' is not a valid DataType", "TYPE_FP32"]),
+    ("wrong type", {"triton_models": [entry(config={"max_batch_size": "eight"})]},
+     ["config.max_batch_size: 'eight' (str) is not an integer"]),
+    ("output not in the ONNX file", {"triton_models": [entry(config={"output": [
+        {"name": "prob", "data_type": "TYPE_FP32", "dims": [1000]}]})]},
+     ["config.output[0].name 'prob' is not an output of the ONNX file",
+      "resnetv24_dense0_fwd"]),
+    ("dims disagree with the ONNX file", {"triton_models": [entry(config={"input": [
+        {"name": "data", "data_type": "TYPE_FP32", "dims": [3, 224, 225]}]})]},
+     ["config.input[0].dims [3, 224, 225] disagree with the ONNX file's shape [3, 224, 224]"]),
+    ("data type disagrees with the ONNX file", {"triton_models": [entry(config={"output": [
+        {"name": "resnetv24_dense0_fwd", "data_type": "TYPE_FP16", "dims": [1000]}]})]},
+     ["config.output[0].data_type TYPE_FP16 differs from the ONNX file's TYPE_FP32"]),
+    ("max_batch_size on a model without a batch dimension", "fixed-shape",
+     ["max_batch_size is 4, but 'x' has no variable batch dimension"]),
+    ("unknown MIGraphX key", {"triton_models": [entry(accelerator={
+        "name": "migraphx", "parameters": {"migraphx_fast_math": True}})]},
+     ["accelerator.parameters.migraphx_fast_math: unknown MIGraphX accelerator key"]),
+    ("bad MIGraphX precision", {"triton_models": [entry(accelerator={
+        "name": "migraphx", "parameters": {"precision_mode": "FP12"}})]},
+     ["precision_mode: 'FP12' is not one of FP32, FP16"]),
+    ("MIGraphX cache inside the repository", {"triton_models": [entry(accelerator={
+        "name": "migraphx", "parameters": {"migraphx_model_cache_dir": f"{REPOSITORY}/.mgx"}})]},
+     [f"migraphx_model_cache_dir '{REPOSITORY}/.mgx' is inside the model repository"]),
+    ("checksum mismatch", {"triton_models": [entry(versions=[
+        {"version": 1, "url": MODEL_URL, "checksum": "sha256:" + "0" * 64}])]},
+     ["The checksum for", "did not match " + "0" * 64]),
+    ("unreachable URL", {"triton_models": [entry(versions=[
+        {"version": 1, "url": "http://127.0.0.1:9/resnet50.onnx",
+         "checksum": "sha256:" + "0" * 64}])]},
+     ["http://127.0.0.1:9/resnet50.onnx", "Connection refused"]),
+    ("duplicate model names", {"triton_models": [entry(), entry()]},
+     ["triton_models[1] (resnet50): duplicate model name, already used by triton_models[0]"]),
+    ("version policy names a missing version", {"triton_models": [entry(config={
+        "version_policy": {"specific": {"versions": [2]}}})]},
+     ["config.version_policy.specific.versions names [2], which versions does not provide"]),
+    ("a version listed twice", {"triton_models": [entry(versions=GOOD["versions"] * 2)]},
+     ["versions[1]: version 1 is listed twice"]),
+    ("unknown entry key", {"triton_models": [entry(instance_groups=2)]},
+     ["triton_models.instance_groups. Supported parameters include: accelerator, config"]),
+    ("config.name differs", {"triton_models": [entry(config={"name": "resnet"})]},
+     ["config.name 'resnet' differs from the entry name 'resnet50'"]),
+    ("file missing on the controller", {"triton_models": [entry(versions=[
+        {"version": 1, "path": "/nonexistent/resnet50.onnx"}])]},
+     ["/nonexistent/resnet50.onnx: no such file on the controller"]),
+    ("url without a checksum", {"triton_models": [entry(versions=[
+        {"version": 1, "url": MODEL_URL}])]},
+     ["missing parameter(s) required by 'url': checksum found in triton_models -> versions"]),
+    ("both url and path", {"triton_models": [entry(versions=[
+        dict(GOOD["versions"][0], path="/srv/resnet50.onnx")])]},
+     ["parameters are mutually exclusive: url|path found in triton_models -> versions"]),
+    ("staging inside the repository", {"model_repository_staging_dir": f"{REPOSITORY}/.stage"},
+     [f"model_repository_staging_dir {REPOSITORY}/.stage is inside model_repository_path"]),
+    ("bad download mode", {"model_repository_download": "everywhere"},
+     ["value of model_repository_download must be one of: controller, node, got: everywhere"]),
+]
+
+
+@pytest.fixture(scope="module")
+def node(demo_node):
+    rc, out = demo_node.converged()
+    assert rc == 0, out[-5000:]
+    return demo_node
+
+
+@pytest.mark.parametrize("variables, words", [case[1:] for case in BAD],
+                         ids=[case[0] for case in BAD])
+def test_bad_input_fails_with_its_own_message_and_leaves_the_repository_as_it_was(
+        node, tmp_path, variables, words):
+    if variables == "fixed-shape":
+        path = fixed_shape_model(tmp_path / "fixed.onnx")
+        variables = {"triton_models": [entry(), {
+            "name": "fixed", "config": {
+                "max_batch_size": 4,
+                "input": [{"name": "x", "data_type": "TYPE_FP32", "dims": [4]}],
+                "output": [{"name": "y", "data_type": "TYPE_FP32", "dims": [4]}]},
+            "versions": [{"version": 1, "path": path}]}]}
+    before = fingerprint(node)
+    rc, out = node.run("-e", json.dumps(variables), "-e", "benchmark_enabled=false")
+    assert rc != 0, out[-3000:]
+    flat = " ".join(out.split())
+    for word in words:
+        assert " ".join(word.split()) in flat, out[-3000:]
+    assert "Deploy and benchmark Triton Inference Server" not in out  # the pre-flight stopped
+    assert fingerprint(node) == before
+
+
+def started_at(node):
+    return node.exec("docker", "inspect", "--format", "{{ .State.StartedAt }}",
+                     "triton-server", check=True).stdout.strip()
+
+
+def served_config(node, model):
+    out = node.exec("python3", "-c", "import sys, urllib.request; sys.stdout.write(urllib.request"
+                    f".urlopen('http://127.0.0.1:8000/v2/models/{model}/config').read().decode())")
+    return json.loads(out.stdout) if out.returncode == 0 else None
+
+
+def converge(node, *flags, **variables):
+    variables.setdefault("benchmark_enabled", False)
+    variables.setdefault("triton_server_model_control_mode", "explicit")
+    rc, out = node.run("-e", json.dumps(variables), *flags)
+    assert rc == 0, out[-5000:]
+    return out
+
+
+def test_explicit_mode_reaches_the_running_server_without_a_restart(node):
+    # Switching to explicit mode changes the unit: that converge restarts, once.
+    converge(node)
+    assert "--model-control-mode=explicit" in node.exec(
+        "cat", "/etc/systemd/system/triton-server.service").stdout
+    started = started_at(node)
+    assert int(served_config(node, "resnet50")["dynamic_batching"][
+        "max_queue_delay_microseconds"]) == 2000
+
+    changed = [entry(config={"dynamic_batching": {"max_queue_delay_microseconds": 500,
+                                                  "preferred_batch_size": [4, 8]}})]
+    # Check mode says what would happen and does none of it.
+    pbtxt = node.file_sha256(f"{REPOSITORY}/resnet50/config.pbtxt")
+    out = converge(node, "--check", "--diff", triton_models=changed)
+    assert "would load resnet50 and unload none on the running server" in out
+    assert "+  max_queue_delay_microseconds: 500" in out
+    assert node.file_sha256(f"{REPOSITORY}/resnet50/config.pbtxt") == pbtxt
+
+    out = converge(node, triton_models=changed)
+    assert "models changed: resnet50; removed: none" in out
+    served = served_config(node, "resnet50")["dynamic_batching"]
+    assert int(served["max_queue_delay_microseconds"]) == 500
+    assert served["preferred_batch_size"] == [4, 8]
+    assert started_at(node) == started  # the same container, not restarted
+
+    out = converge(node, triton_models=changed)
+    assert recap(out)["changed"] == 0
+
+    # A second model is loaded live; removed again with prune, it is unloaded and its
+    # directory goes.
+    second = dict(entry(), name="resnet50_b")
+    second["config"] = dict(second["config"], max_batch_size=4)
+    converge(node, triton_models=[*changed, second], model_repository_prune=True)
+    assert int(served_config(node, "resnet50_b")["max_batch_size"]) == 4
+    out = converge(node, triton_models=changed, model_repository_prune=True)
+    assert "removed: resnet50_b" in out
+    assert served_config(node, "resnet50_b") is None
+    assert node.exec("test", "-e", f"{REPOSITORY}/resnet50_b").returncode != 0
+    assert started_at(node) == started
+
+
+def test_back_to_no_model_control_restarts_on_a_change(node):
+    converge(node, triton_server_model_control_mode="none")
+    started = started_at(node)
+    out = converge(node, triton_server_model_control_mode="none")
+    assert recap(out)["changed"] == 0
+    converge(node, triton_server_model_control_mode="none",
+             triton_models=[entry(config={"dynamic_batching": {
+                 "max_queue_delay_microseconds": 700}})])
+    assert started_at(node) != started
+    assert int(served_config(node, "resnet50")["dynamic_batching"][
+        "max_queue_delay_microseconds"]) == 700
+
+
+def test_each_node_downloads_from_a_mirror_and_places_only_a_verified_file(node):
+    # A mirror near the hosts: an HTTP server on the node's own loopback serving the model.
+    model = ROOT / "build" / "models" / "resnet50-v2.onnx"
+    sha = hashlib.sha256(model.read_bytes()).hexdigest()
+    node.exec("mkdir", "-p", "/srv/mirror", check=True)
+    for name in ("resnet50-v2.onnx", "resnet50-v2-b.onnx"):
+        subprocess.run(["docker", "cp", str(model), f"{NODE}:/srv/mirror/{name}"], check=True)
+    subprocess.run(["docker", "exec", "-d", NODE, "python3", "-m", "http.server", "18090",
+                    "--bind", "127.0.0.1", "--directory", "/srv/mirror"], check=True)
+    mirror = "http://127.0.0.1:18090"
+    try:
+        mirrored = [{"version": v, "url": f"{mirror}/{name}", "checksum": f"sha256:{sha}"}
+                    for v, name in ((1, "resnet50-v2.onnx"), (2, "resnet50-v2-b.onnx"))]
+        wrong = [mirrored[0], dict(mirrored[1], checksum="sha256:" + "0" * 64)]
+        before = fingerprint(node)
+        rc, out = node.run("-e", json.dumps({"triton_models": [entry(versions=wrong)],
+                                             "model_repository_download": "node",
+                                             "benchmark_enabled": False}))
+        assert rc != 0
+        assert f"has sha256 {sha}, expected {'0' * 64}; nothing was placed" in out, out[-3000:]
+        assert fingerprint(node) == before
+
+        out = converge(node, triton_models=[entry(versions=mirrored)],
+                       model_repository_download="node")
+        assert node.file_sha256(f"{REPOSITORY}/resnet50/2/model.onnx") == sha
+        assert node.exec("test", "-e", "/var/lib/inferops-triton/staging").returncode != 0
+        ready = node.exec("python3", "-c", "import urllib.request; urllib.request.urlopen("
+                          "'http://127.0.0.1:8000/v2/models/resnet50/versions/2/ready')")
+        assert ready.returncode == 0, ready.stderr
+    finally:
+        node.exec("pkill", "-f", "http.server 18090")
