@@ -213,6 +213,23 @@ def test_explicit_mode_reaches_the_running_server_without_a_restart(node):
     assert started_at(node) == started
 
 
+def test_a_load_the_server_refuses_fails_the_play_with_the_servers_error(node):
+    # Valid for the schema, but this server has no such backend: the load is refused.
+    refused = [entry(config={"backend": "tensorflow"})]
+    rc, out = node.run("-e", json.dumps({"triton_models": refused, "benchmark_enabled": False,
+                                         "triton_server_model_control_mode": "explicit"}))
+    assert rc != 0
+    flat = " ".join(out.split())
+    said = flat.split("the repository API on inferops-test-demo refused: resnet50: ", 1)
+    assert len(said) == 2, out[-3000:]
+    # Triton's own answer, then the reason it logged, which names the backend
+    assert said[1].startswith("failed to load 'resnet50'")
+    assert "Errors the server logged:" in said[1] and "tensorflow" in said[1][:2000]
+    # The entry put right, the next run loads it again.
+    converge(node)
+    assert served_config(node, "resnet50")["backend"] == "onnxruntime_cpu"
+
+
 def test_back_to_no_model_control_restarts_on_a_change(node):
     converge(node, triton_server_model_control_mode="none")
     started = started_at(node)
