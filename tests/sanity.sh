@@ -11,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 dest="$work/ansible_collections/inferops/triton"
 mkdir -p "$dest"
 (cd "$root" && git ls-files -z --cached --others --exclude-standard \
-   | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' \
+   | xargs -0 -I{} sh -c 'if test -e "{}"; then printf "%s\0" "{}"; fi' \
    | tar --null -T - -cf -) | tar -C "$dest" -xf -
 cache="$HOME/.ansible/test/cache"
 mkdir -p "$cache"

@@ -1,0 +1,402 @@
+#!/usr/bin/python
+# Copyright (c) inferops.triton contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: triton_service
+short_description: Triton Inference Server as systemd-managed containers, with GPU passthrough
+version_added: 0.1.0
+description:
+  - Renders the systemd unit that runs the server container in the foreground
+    (C(docker run --rm), a stale container removed first, C(docker stop) with a grace
+    period, restart on failure with backoff where systemd has it, journald logging), the
+    container's environment file and the helper that holds the unit in C(activating) until
+    C(/v2/health/ready) answers; writes only what differs, removes what a previous layout
+    left, enables and starts the units, and restarts them only when one of their files
+    changed or I(restart) asks.
+  - GPU passthrough from the host's KFD topology (read as M(inferops.triton.rocm_facts)
+    does) - C(/dev/kfd) and the chosen GPUs' render nodes, the host's C(render) and
+    C(video) group ids; never C(--privileged), never all of C(/dev/dri).
+  - With I(gpu_mode=per_gpu), one server per GPU - the template C(<name>@.service) and an
+    instance C(<name>@<gpu index>.service) each, ports offset by I(port_step) per instance.
+  - On GPU hosts the MIGraphX compiled-model cache (I(migraphx_cache_dir)) is mounted and
+    C(ORT_MIGRAPHX_MODEL_CACHE_PATH), C(ORT_MIGRAPHX_CACHE_DIR) and
+    C(ORT_MIGRAPHX_COMPILE_BATCHES) (from the models' batch sizes) point at it, unless
+    I(env) sets them.
+  - A unit that fails to start fails the task with the errors the server logged.
+author: inferops.triton developers (@inferops)
+options:
+  name:
+    description: Name of the systemd service (C(<name>.service), or C(<name>@.service) per GPU).
+    type: str
+    default: triton-server
+  container_name:
+    description: Name of the container (C(<container_name>-<gpu index>) per GPU).
+    type: str
+    default: triton-server
+  image:
+    description: Image reference to run.
+    type: str
+    required: true
+  image_id:
+    description: The image's id, written in the unit so that a new image shows as a change.
+    type: str
+  model_repository:
+    description: Host directory of the model repository, mounted read-only at C(/models).
+    type: path
+    required: true
+  http_port:
+    description: Host port for HTTP (of the first instance).
+    type: int
+    default: 8000
+  grpc_port:
+    description: Host port for gRPC (of the first instance).
+    type: int
+    default: 8001
+  metrics_port:
+    description: Host port for metrics (of the first instance).
+    type: int
+    default: 8002
+  port_step:
+    description:
+      - With I(gpu_mode=per_gpu), how far each instance's ports are from the previous one's.
+    type: int
+    default: 10
+  bind_address:
+    description: Host address the ports are published on.
+    type: str
+    default: 0.0.0.0
+  shm_size:
+    description: The container's C(/dev/shm) size.
+    type: str
+    default: 1g
+  ipc_host:
+    description:
+      - Share the host's IPC namespace (C(--ipc=host)), for system shared memory with
+        clients on the host.
+    type: bool
+    default: false
+  seccomp_unconfined:
+    description: Run without the seccomp profile (AMD's guide does; not needed to serve).
+    type: bool
+    default: false
+  sys_ptrace:
+    description: Add C(SYS_PTRACE) (for debuggers and profilers only).
+    type: bool
+    default: false
+  gpu_mode:
+    description:
+      - C(none), no GPU (the CPU flavour); C(all), one server with every GPU; C(subset), one
+        server with the GPUs in I(gpu_indices) and C(ROCR_VISIBLE_DEVICES) to match;
+        C(per_gpu), one server per GPU (of I(gpu_indices), or all).
+    type: str
+    choices: [none, all, subset, per_gpu]
+    default: none
+  gpu_indices:
+    description: GPU indices as M(inferops.triton.rocm_facts) numbers them.
+    type: list
+    elements: int
+    default: []
+  rocm_root:
+    description:
+      - Where the GPUs are read, as M(inferops.triton.rocm_facts) reads them (the KFD
+        topology, C(/dev/kfd), C(/etc/group)) - C(/) on a host; the lab points it at a
+        captured topology.
+    type: path
+    default: /
+  migraphx_cache_dir:
+    description: Host directory for MIGraphX compiled models (GPU modes); empty for none.
+    type: path
+    default: /var/cache/inferops-triton/migraphx
+  models:
+    description: The models (entries with C(config)), for C(ORT_MIGRAPHX_COMPILE_BATCHES).
+    type: list
+    elements: dict
+    default: []
+  env:
+    description: Environment of the server process, laid over what the module sets.
+    type: dict
+    default: {}
+  model_control_mode:
+    description: Triton's C(--model-control-mode).
+    type: str
+    choices: [none, poll, explicit]
+    default: none
+  load_models:
+    description: C(--load-model) values in explicit mode.
+    type: list
+    elements: str
+    default: ["*"]
+  strict_readiness:
+    description: Triton's C(--strict-readiness).
+    type: bool
+    default: true
+  exit_on_error:
+    description: Triton's C(--exit-on-error).
+    type: bool
+    default: true
+  log_verbose:
+    description: Triton's C(--log-verbose).
+    type: int
+    default: 0
+  extra_args:
+    description: More tritonserver arguments.
+    type: list
+    elements: str
+    default: []
+  restricted_apis:
+    description:
+      - APIs that answer only requests carrying the header I(restricted_key) with
+        I(restricted_value) (C(--http-restricted-api), C(--grpc-restricted-protocol)).
+    type: list
+    elements: str
+    choices: [health, metadata, inference, shared-memory, model-config, model-repository,
+              statistics, trace, logging]
+    default: []
+  restricted_key:
+    description: The header name restricted APIs require.
+    type: str
+    default: Triton-Admin-Key
+  restricted_value:
+    description: The header value restricted APIs require; kept out of the unit file.
+    type: str
+  start_timeout:
+    description:
+      - Seconds systemd allows from start to C(/v2/health/ready) (a first MIGraphX
+        compilation takes minutes).
+    type: int
+    default: 600
+  stop_timeout:
+    description: Seconds the container gets to stop before it is killed.
+    type: int
+    default: 60
+  restart_max_delay:
+    description: Longest wait between restarts with systemd 254 or later (backoff).
+    type: int
+    default: 120
+  restart:
+    description: Restart the units even when none of their files changed (a new model repository).
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - inferops.triton.attributes
+requirements:
+  - systemd and the Docker CLI on the host
+"""
+
+EXAMPLES = r"""
+- name: One server with GPUs 1 and 3
+  inferops.triton.triton_service:
+    image: inferops/tritonserver:rocm
+    model_repository: /var/lib/inferops-triton/models
+    gpu_mode: subset
+    gpu_indices: [1, 3]
+
+- name: One server per GPU, ports 8000, 8010, 8020, ...
+  inferops.triton.triton_service:
+    image: inferops/tritonserver:rocm
+    model_repository: /var/lib/inferops-triton/models
+    gpu_mode: per_gpu
+    restricted_apis: [model-repository, model-config]
+    restricted_value: "{{ vault_triton_admin_key }}"
+"""
+
+RETURN = r"""
+units:
+  description: The units that run the servers.
+  type: list
+  elements: str
+  returned: always
+  sample: [triton-server@0.service, triton-server@1.service]
+instances:
+  description: Per server its unit, GPU indices, devices, group ids and host ports.
+  type: list
+  elements: dict
+  returned: always
+  sample:
+    - unit: triton-server.service
+      index: null
+      gpus: [1, 3]
+      devices: [/dev/kfd, /dev/dri/renderD129, /dev/dri/renderD131]
+      groups: [992, 44]
+      env: {ROCR_VISIBLE_DEVICES: "GPU-1901ead3a2ecd4a6,GPU-b4c3e1f2a0d98877"}
+      ports: {http: 8000, grpc: 8001, metrics: 8002}
+written:
+  description: Files written (or that would be, in check mode).
+  type: list
+  elements: str
+  returned: always
+  sample: [/etc/systemd/system/triton-server.service]
+removed:
+  description: Files of an earlier layout removed (their units stopped and disabled first).
+  type: list
+  elements: str
+  returned: always
+  sample: []
+restarted:
+  description: Units restarted (or that would be).
+  type: list
+  elements: str
+  returned: always
+  sample: [triton-server.service]
+started:
+  description: Units started because they were not running (or that would be).
+  type: list
+  elements: str
+  returned: always
+  sample: []
+"""
+
+import glob
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.inferops.triton.plugins.module_utils import _triton_service as svc
+from ansible_collections.inferops.triton.plugins.module_utils._rocm_facts import read_host
+
+SPEC = dict(
+    name=dict(type="str", default="triton-server"),
+    container_name=dict(type="str", default="triton-server"),
+    image=dict(type="str", required=True),
+    image_id=dict(type="str"),
+    model_repository=dict(type="path", required=True),
+    http_port=dict(type="int", default=8000),
+    grpc_port=dict(type="int", default=8001),
+    metrics_port=dict(type="int", default=8002),
+    port_step=dict(type="int", default=10),
+    bind_address=dict(type="str", default="0.0.0.0"),
+    shm_size=dict(type="str", default="1g"),
+    ipc_host=dict(type="bool", default=False),
+    seccomp_unconfined=dict(type="bool", default=False),
+    sys_ptrace=dict(type="bool", default=False),
+    gpu_mode=dict(type="str", default="none", choices=list(svc.GPU_MODES)),
+    gpu_indices=dict(type="list", elements="int", default=[]),
+    rocm_root=dict(type="path", default="/"),
+    migraphx_cache_dir=dict(type="path", default="/var/cache/inferops-triton/migraphx"),
+    models=dict(type="list", elements="dict", default=[]),
+    env=dict(type="dict", default={}),
+    model_control_mode=dict(type="str", default="none", choices=["none", "poll", "explicit"]),
+    load_models=dict(type="list", elements="str", default=["*"]),
+    strict_readiness=dict(type="bool", default=True),
+    exit_on_error=dict(type="bool", default=True),
+    log_verbose=dict(type="int", default=0),
+    extra_args=dict(type="list", elements="str", default=[]),
+    restricted_apis=dict(type="list", elements="str", default=[], choices=[
+        "health", "metadata", "inference", "shared-memory", "model-config",
+        "model-repository", "statistics", "trace", "logging"]),
+    restricted_key=dict(type="str", default="Triton-Admin-Key", no_log=False),
+    restricted_value=dict(type="str", no_log=True),
+    start_timeout=dict(type="int", default=600),
+    stop_timeout=dict(type="int", default=60),
+    restart_max_delay=dict(type="int", default=120),
+    restart=dict(type="bool", default=False),
+)
+
+
+class TritonService:
+    def __init__(self, module):
+        self.module = module
+        self.check = module.check_mode
+
+    def systemctl(self, *args, check=True):
+        rc, out, err = self.module.run_command(["systemctl", *args])
+        if rc != 0 and check:
+            self.module.fail_json(msg=f"systemctl {' '.join(args)} failed: {err.strip()}")
+        return rc, out
+
+    def failed_start(self, unit, err):
+        # the lines of the start that failed (systemd tags them with its invocation id)
+        _rc, invocation, _err = self.module.run_command(
+            ["systemctl", "show", "--property", "InvocationID", "--value", unit])
+        select = [f"_SYSTEMD_INVOCATION_ID={invocation.strip()}"] if invocation.strip() \
+            else ["--unit", unit, "--lines", "80"]
+        _rc, out, _err = self.module.run_command(
+            ["journalctl", *select, "--no-pager", "--output", "cat"])
+        errors = svc.journal_errors(out)
+        self.module.fail_json(
+            msg=f"{unit} did not start: {err.strip()}. Errors the server logged: "
+                + (" | ".join(errors) or "none (see journalctl -u " + unit + ")"),
+            journal_errors=errors)
+
+    def run(self):
+        params = self.module.params
+        settings = dict(params)
+        _rc, version, _err = self.module.run_command(["systemctl", "--version"])
+        settings["systemd_version"] = svc.systemd_version(version)
+        try:
+            rocm = read_host(params["rocm_root"]) if params["gpu_mode"] != "none" else None
+            rendered = svc.render(settings, rocm)
+        except svc.ServiceError as exc:
+            self.module.fail_json(msg=str(exc))
+        existing = svc.stale_files(
+            glob.glob(f"{svc.UNIT_DIR}/{params['name']}*") +
+            glob.glob(f"{svc.CONFIG_DIR}/{params['name']}*"), settings, rendered["files"])
+        changes = svc.plan(rendered, existing)
+        result = {"changed": False, "units": rendered["units"],
+                  "instances": rendered["instances"], "written": changes["write"],
+                  "removed": changes["remove"], "restarted": [], "started": []}
+        if self.module._diff:
+            result["diff"] = changes["diff"]
+
+        # Units of a layout no longer wanted stop first: they hold the ports.
+        for unit in changes["stop"]:
+            if not self.check:
+                self.systemctl("disable", "--now", unit, check=False)
+        if not self.check:
+            self.apply_files(rendered, changes)
+        if changes["write"] or changes["remove"]:
+            result["changed"] = True
+            if not self.check:
+                self.systemctl("daemon-reload")
+
+        # Anything but the wait helper changing means the servers run on old settings.
+        touched = [p for p in changes["write"] if p != svc.WAIT_READY]
+        for unit in rendered["units"]:
+            enabled = self.systemctl("is-enabled", unit, check=False)[1].strip() == "enabled"
+            active = self.systemctl("is-active", unit, check=False)[1].strip()
+            if not enabled:
+                result["changed"] = True
+                if not self.check:
+                    self.systemctl("enable", unit)
+            if touched or params["restart"]:
+                action, key = "restart", "restarted"
+            elif active not in ("active", "activating", "reloading"):
+                action, key = "start", "started"
+            else:
+                continue
+            result["changed"] = True
+            result[key].append(unit)
+            if not self.check:
+                # blocks until the wait helper saw /v2/health/ready (or the start failed)
+                rc, _out, err = self.module.run_command(["systemctl", action, unit])
+                if rc != 0:
+                    self.failed_start(unit, err)
+        self.module.exit_json(**result)
+
+    def apply_files(self, rendered, changes):
+        if rendered["instances"][0]["devices"] and self.module.params["migraphx_cache_dir"]:
+            os.makedirs(self.module.params["migraphx_cache_dir"], mode=0o755, exist_ok=True)
+        for path in changes["write"]:
+            content, mode = rendered["files"][path]
+            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+            tmp = f"{path}.inferops-tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, int(mode, 8))
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(content)
+            os.chmod(tmp, int(mode, 8))
+            self.module.atomic_move(tmp, path)
+            os.chmod(path, int(mode, 8))
+        for path in changes["remove"]:
+            os.unlink(path)
+
+
+def main():
+    module = AnsibleModule(argument_spec=SPEC, supports_check_mode=True,
+                           required_if=[("gpu_mode", "subset", ["gpu_indices"])])
+    TritonService(module).run()
+
+
+if __name__ == "__main__":
+    main()
