@@ -63,6 +63,8 @@ def main() -> int:
     parser.add_argument("--inventory", default=str(ROOT / "inventory" / "demo"))
     parser.add_argument("--results-dir", default=str(ROOT / "benchmark-results"))
     parser.add_argument("--model-port", type=int, default=18080)
+    parser.add_argument("--model-url", help="serve no model: the play takes it from this URL "
+                        "(a server the caller keeps up, so the URL stays the same across runs)")
     parser.add_argument("playbook_args", nargs="*", help="extra ansible-playbook arguments")
     args = parser.parse_args()
 
@@ -70,7 +72,8 @@ def main() -> int:
     labctl.cmd_engine(None)
     labctl.cmd_images(argparse.Namespace(names=labctl.DEMO_IMAGES))
     ensure_model()
-    server, url = serve_models(MODEL.parent, args.model_port)
+    server, url = (None, args.model_url) if args.model_url else serve_models(
+        MODEL.parent, args.model_port)
     labctl.node_up(args.node, [])
     env = dict(os.environ, INFEROPS_DEMO_MODEL_URL=url, INFEROPS_RESULTS_DIR=args.results_dir,
                ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
@@ -80,7 +83,8 @@ def main() -> int:
     try:
         rc = subprocess.run(cmd, env=env, cwd=ROOT, check=False).returncode
     finally:
-        server.shutdown()
+        if server is not None:
+            server.shutdown()
     if rc != 0:
         return rc
     runs = sorted(Path(args.results_dir).glob("*/report.md"))

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NODE = "inferops-test-demo"
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 sys.path.insert(0, str(ROOT / "lab"))
+import demo  # noqa: E402
 import labctl  # noqa: E402
 
 
@@ -29,12 +30,20 @@ class DemoNode:
         (self.inventory / "group_vars").symlink_to(ROOT / "inventory" / "demo" / "group_vars")
         self.results = work / "results"
         self.first = None  # (rc, output) of the first converge
+        # One model server for the session: the model URL (and so the controller's
+        # download cache, keyed by URL) stays the same across runs even when another
+        # process holds the demo's default port.
+        demo.ensure_model()
+        self.model_server, self.model_url = demo.serve_models(demo.MODEL.parent, 0)
+
+    def close(self):
+        self.model_server.shutdown()
 
     def run(self, *playbook_args):
         """lab/demo.py: site.yml against the node, the model served on loopback."""
         cmd = [PYTHON, str(ROOT / "lab" / "demo.py"), "--node", NODE,
                "--inventory", str(self.inventory), "--results-dir", str(self.results),
-               "--", *playbook_args]
+               "--model-url", self.model_url, "--", *playbook_args]
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=2400,
                               check=False)
         return proc.returncode, proc.stdout + proc.stderr
