@@ -37,6 +37,9 @@ READY = ("import urllib.request; urllib.request.urlopen("
 def node(demo_node):
     rc, out = demo_node.converged()
     assert rc == 0, out[-5000:]
+    # The session's node may come from other modules' tests (explicit model control, other
+    # models): converge it back to the defaults these tests start from.
+    converge(demo_node)
     return demo_node
 
 
