@@ -1,52 +1,23 @@
 # Copyright (c) inferops.triton contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""perf_analyzer's outputs as data: parse_perf_csv (perf_csv, its older name) and
+parse_perf_profile. One file holds the three filters, so each is documented in the .yml
+of its own name beside this file (as ansible.builtin's filters are): ansible-doc reads a
+sidecar only when the plugin file carries no DOCUMENTATION."""
+
 from __future__ import annotations
-
-DOCUMENTATION = r"""
-name: perf_csv
-short_description: Parse a perf_analyzer CSV (-f) into rows
-version_added: 0.1.0
-description:
-  - Parses the CSV that C(perf_analyzer -f) writes, in concurrency or request-rate mode.
-  - With O(summary=false) every column is kept under its own name, numbers typed and empty
-    cells null; with O(summary=true) each row carries the comparable numbers under stable
-    keys (C(concurrency) or C(request_rate), C(throughput_infer_per_sec), C(p50_latency_us)
-    ... C(p99_latency_us), C(avg_latency_us), C(server_queue_us), C(server_compute_infer_us), ...).
-options:
-  _input:
-    description: The CSV text.
-    type: str
-    required: true
-  summary:
-    description: Return the summary keys instead of every column.
-    type: bool
-    default: false
-"""
-
-EXAMPLES = r"""
-- name: Read a result file
-  ansible.builtin.set_fact:
-    rows: "{{ lookup('ansible.builtin.file', 'r50-b8.csv')
-              | inferops.triton.perf_csv(summary=true) }}"
-"""
-
-RETURN = r"""
-_value:
-  description: One mapping per CSV row.
-  type: list
-  elements: dict
-"""
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.inferops.triton.plugins.module_utils._perf import (
     PerfCsvError,
     parse_csv,
+    parse_profile_export,
     summarize,
 )
 
 
-def perf_csv(text, summary=False):
+def parse_perf_csv(text, summary=False):
     try:
         rows = parse_csv(str(text))
     except PerfCsvError as exc:
@@ -54,6 +25,21 @@ def perf_csv(text, summary=False):
     return summarize(rows) if summary else rows
 
 
+def parse_perf_profile(text):
+    try:
+        return parse_profile_export(str(text))
+    except PerfCsvError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+# The name the collection shipped first.
+perf_csv = parse_perf_csv
+
+
 class FilterModule:
     def filters(self):
-        return {"perf_csv": perf_csv}
+        return {
+            "parse_perf_csv": parse_perf_csv,
+            "perf_csv": perf_csv,
+            "parse_perf_profile": parse_perf_profile,
+        }
