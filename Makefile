@@ -60,7 +60,7 @@ molecule: lab
 	$(BIN)/molecule test -s rocm
 
 integration: lab
-	$(BIN)/pytest -q tests/integration
+	$(BIN)/pytest -q --durations=0 --durations-min=20 tests/integration
 
 # Lint first (seconds), then the lab, then tests that use it.
 test: lint sanity build lab unit molecule integration

@@ -16,7 +16,7 @@ def test_demo_converges_and_reports(demo_node):
     rc, out = demo_node.converged()
     assert rc == 0, out[-5000:]
     assert recap(out)["failed"] == 0
-    assert "| host | model | batch | concurrency | infer/s |" in out
+    assert "| host | batch | concurrency | infer/s |" in out
     reports = sorted(demo_node.results.glob("*/report.md"))
     assert len(reports) == 1
     host_dir = reports[0].parent / NODE
@@ -28,7 +28,7 @@ def test_demo_converges_and_reports(demo_node):
     assert not set(cells) & unstable
     assert len(cells) >= 3, summary["unstable"]
     # summary.json holds exactly what perf_analyzer wrote
-    for batch in (1, 8):
+    for batch in {cell[0] for cell in cells}:  # no CSV when a batch size's first level was unstable
         with (host_dir / f"resnet50-b{batch}.csv").open() as handle:
             for row in csv.DictReader(handle):
                 cell = cells[(batch, int(row["Concurrency"]))]
