@@ -266,9 +266,11 @@ def run(params: dict) -> dict:
             result["rows"] = parse_csv(fh.read())
         result["results"] = summarize(result["rows"])
     # perf_analyzer ends with an error when a level did not stabilise, after writing the
-    # levels that did: those runs are results with unstable levels, not failures.
+    # levels that did: those runs are results with unstable levels, not failures. A run
+    # that ended well but wrote no CSV is a failure (not perf_analyzer, or not measuring).
     said = proc.stdout + proc.stderr
-    result["unstable"] = (missing_levels(params, result["rows"])
-                          if proc.returncode == 0 or _UNSTABLE in said else [])
-    result["failed"] = proc.returncode != 0 and not result["unstable"]
+    result["unstable"] = []
+    if _UNSTABLE in said or (proc.returncode == 0 and "csv" in files):
+        result["unstable"] = missing_levels(params, result["rows"])
+    result["failed"] = not result["unstable"] and (proc.returncode != 0 or "csv" not in files)
     return result

@@ -361,9 +361,10 @@ def main():
         module.fail_json(msg=str(exc))
     if result.pop("failed"):
         said = (result["stderr"] or result["stdout"]).strip().splitlines()[-15:]
-        module.fail_json(msg=f"perf_analyzer failed (exit {result['exit_code']}) for model "
-                             f"{params['model']} batch {params['batch_size']}: "
-                             + "\n".join(said), **result)
+        what = (f"failed (exit {result['exit_code']})" if result["exit_code"]
+                else "ended without writing its CSV")
+        module.fail_json(msg=f"perf_analyzer {what} for model {params['model']} batch "
+                             f"{params['batch_size']}: " + "\n".join(said), **result)
     if result["unstable"]:
         module.warn(f"perf_analyzer could not stabilise {params['model']} batch "
                     f"{params['batch_size']} at {result['load_mode']} "

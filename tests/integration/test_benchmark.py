@@ -240,7 +240,9 @@ def test_the_module_runs_a_host_binary(fleet):
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False,
                               env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg")))
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-        assert '"throughput_infer_per_sec"' in proc.stdout and '"concurrency": 1' in proc.stdout
+        # the module's result, as the yaml result format of ansible.cfg prints it
+        assert f"{host} | SUCCESS" in proc.stdout, proc.stdout[-3000:]
+        assert "throughput_infer_per_sec:" in proc.stdout and "concurrency: 1" in proc.stdout
         files = exec_on(host, "ls", "/tmp/perf").split()
         assert sorted(files) == ["binary.csv", "binary.log", "binary.windows.json"]
     finally:

@@ -14,6 +14,7 @@ from ansible_collections.inferops.triton.plugins.module_utils._perf_run import (
     missing_levels,
     parse_range,
     perf_args,
+    run,
     validate,
     windows_from_passes,
 )
@@ -161,3 +162,20 @@ def test_pass_lines_give_the_windows_the_profile_export_measured():
         seconds = exported["measured_ns"] / 1e9
         assert counted["measured_seconds"] == pytest.approx(seconds, rel=0.02)
     assert passes["measured_seconds"] == pytest.approx(measured["measured_seconds"], rel=0.02)
+
+
+@pytest.mark.parametrize("executable,exit_code", [("/bin/false", 1), ("/bin/echo", 0)])
+def test_a_run_without_a_csv_is_a_failure_not_an_unstable_level(
+        tmp_path, executable, exit_code):
+    """Real processes that are not perf_analyzer: one fails, one ends well but measures
+    nothing. Neither is reported as an unstable level; the output is kept for the reader."""
+    result = run(options(executable=executable, output_dir=str(tmp_path), name="r"))
+    assert result["failed"] and result["unstable"] == [] and result["results"] == []
+    assert result["exit_code"] == exit_code
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.log", "r.windows.json"]
+    assert not any(p.name.startswith(".r.") for p in tmp_path.iterdir())  # staging removed
+
+
+def test_a_missing_executable_says_what_to_set(tmp_path):
+    with pytest.raises(PerfRunError, match="set executable to perf_analyzer's path"):
+        run(options(executable=str(tmp_path / "nope"), output_dir=str(tmp_path)))
