@@ -37,13 +37,13 @@ import uuid
 from decimal import Decimal, InvalidOperation
 
 from ansible_collections.inferops.triton.plugins.module_utils._perf import (
+    _LOAD_COLUMNS,
     parse_csv,
     parse_profile_export,
     summarize,
 )
 
 LOAD_OPTIONS = {"concurrency": "concurrency_range", "request_rate": "request_rate_range"}
-_LOAD_COLUMNS = {"concurrency": "Concurrency", "request_rate": "Request Rate"}
 DEFAULT_PORTS = {"grpc": 8001, "http": 8000}
 _UNSTABLE = "Failed to obtain stable measurement"
 
@@ -86,10 +86,15 @@ def load_of(params: dict) -> tuple[str, str]:
     return "concurrency", str(params.get("concurrency_range") or "1")
 
 
+def requested_levels(params: dict) -> list:
+    """The load levels of the run's range (raises PerfRunError on a bad range)."""
+    key, text = load_of(params)
+    return parse_range(text, LOAD_OPTIONS[key], integer=key == "concurrency")
+
+
 def perf_args(params: dict, results_dir: str, name: str) -> list[str]:
     """perf_analyzer's arguments; its files go to ``results_dir`` as it sees it."""
     key, text = load_of(params)
-    parse_range(text, LOAD_OPTIONS[key], integer=key == "concurrency")
     protocol = params["protocol"]
     url = params.get("url") or f"127.0.0.1:{DEFAULT_PORTS[protocol]}"
     args = ["-m", params["model"], "-b", str(params["batch_size"]), "-i", protocol, "-u", url,
@@ -167,8 +172,7 @@ def validate(params: dict) -> None:
     if params.get("concurrency_range") and params.get("request_rate_range"):
         raise PerfRunError("concurrency_range and request_rate_range are exclusive: "
                            "perf_analyzer runs one load mode per run")
-    key, text = load_of(params)
-    parse_range(text, LOAD_OPTIONS[key], integer=key == "concurrency")
+    requested_levels(params)
     for option, low in (("batch_size", 1), ("measurement_interval", 1),
                         ("measurement_request_count", 1), ("stability_percentage", 1),
                         ("max_trials", 1)):
@@ -194,10 +198,10 @@ def default_name(params: dict) -> str:
 
 def missing_levels(params: dict, rows: list[dict]) -> list:
     """The requested load levels with no row: perf_analyzer could not stabilise them."""
-    key, text = load_of(params)
-    levels = parse_range(text, LOAD_OPTIONS[key], integer=key == "concurrency")
-    seen = {float(row.get(_LOAD_COLUMNS[key])) for row in rows
-            if isinstance(row.get(_LOAD_COLUMNS[key]), (int, float))}
+    key = load_of(params)[0]
+    levels = requested_levels(params)
+    column = next(col for col, name in _LOAD_COLUMNS.items() if name == key)
+    seen = {float(row[column]) for row in rows if isinstance(row.get(column), (int, float))}
     if key == "request_rate":
         # perf_analyzer reports the rate it reached, which may differ a little from the asked one
         return [lv for lv in levels if not any(abs(s - lv) <= 0.05 * lv for s in seen)]
