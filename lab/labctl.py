@@ -67,11 +67,12 @@ IMAGES = {
     },
     # A Debian 12 node with Docker Engine already installed (the docker_engine role then
     # finds it present): for the multi-node tests, where each node's apt install would cost
-    # a minute on two cores. The single-node tests install it through the role.
+    # a minute on two cores. The single-node tests install it through the role. OpenSSH and
+    # sudo are for the SSH fleet (lab/fleet.py), which gives each node its own host keys.
     "inferops-lab/node:debian12-docker": {
         "suite": "bookworm",
         "include": ["systemd", "systemd-sysv", "python3", "dbus", "ca-certificates",
-                    "docker.io", "iptables", "git"],
+                    "docker.io", "iptables", "git", "openssh-server", "sudo"],
         "env": {"container": "docker"},
         "archive": False,
     },
