@@ -58,6 +58,7 @@ sanity: venv
 molecule: lab
 	$(BIN)/molecule test -s default
 	$(BIN)/molecule test -s rocm
+	$(BIN)/molecule test -s fleet
 
 integration: lab
 	$(BIN)/pytest -q --durations=0 --durations-min=20 tests/integration
