@@ -1,0 +1,123 @@
+"""What a no-op site.yml costs on a converged fleet, over real SSH.
+
+On the lab's SSH fleet (lab/fleet.py: four nodes on 127.0.0.1:2201-2204, the inventory in
+inventory/fleet/, pipelining and ControlPersist from ansible.cfg, forks 20), converged once
+by site.yml, it times (the median of --repeat runs each, after one warm-up run):
+
+- site: ``ansible-playbook site.yml --skip-tags benchmark`` on the four converged nodes -
+  the pre-flight (facts, rocm_facts, model and server validation), docker_engine,
+  triton_image, model_repository and triton_server with its gate (a zero inference per
+  model), nothing changed (the run fails if anything did);
+- facts: a play that only gathers the same facts on the same nodes (gather_subset min and
+  rocm_facts);
+- site on one node: the same no-op with ``--limit inferops-fleet-node1``.
+
+Prints (a) site / facts (target 3 or less) and (b) site on 4 nodes / site on 1 node
+(target 1.6 or less, forks >= 4). The benchmark stage is left out: it measures for minutes
+by design, and changes nothing.
+
+    .venv/bin/python benchmarks/fleet_convergence.py [--repeat 3] [--keep-fleet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "lab"))
+import fleet  # noqa: E402
+import labctl  # noqa: E402
+
+INVENTORY = ROOT / "inventory" / "fleet"
+FACTS_PLAY = """---
+- name: Gather the facts site.yml gathers, nothing else
+  hosts: triton_nodes
+  gather_facts: true
+  gather_subset: [min]
+  tasks:
+    - name: Read each host's GPUs, driver and ROCm version
+      inferops.triton.rocm_facts:
+"""
+TARGET_FACTS, TARGET_SCALE = 3.0, 1.6
+RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+def playbook(*args: str) -> tuple[float, str]:
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+               INFEROPS_FLEET_DIR=str(fleet.FLEET_DIR))
+    start = time.monotonic()
+    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i",
+                           str(INVENTORY), *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, check=False)
+    wall = time.monotonic() - start
+    if proc.returncode != 0:
+        sys.exit(f"ansible-playbook {' '.join(args)} failed:\n{proc.stdout[-4000:]}"
+                 f"{proc.stderr[-2000:]}")
+    return wall, proc.stdout
+
+
+def noop(*args: str) -> float:
+    """One run that must change nothing; its wall time."""
+    wall, out = playbook(*args)
+    changed = {found[0]: int(found[1]) for found in RECAP.findall(out) if int(found[1])}
+    if changed:
+        sys.exit(f"ansible-playbook {' '.join(args)} was not a no-op: changed {changed}")
+    return wall
+
+
+def runs(times: list[float]) -> str:
+    return ", ".join(f"{t:.2f}" for t in times)
+
+
+def median_of(repeat: int, *args: str) -> tuple[float, list[float]]:
+    times = [noop(*args) for _run in range(repeat)]
+    return statistics.median(times), times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep-fleet", action="store_true",
+                        help="leave the nodes running (they are removed otherwise)")
+    args = parser.parse_args()
+    labctl.cmd_engine(None)
+    hosts = fleet.up(4)
+    try:
+        started = time.monotonic()
+        wall, _out = playbook("site.yml", "--skip-tags", "benchmark")
+        print(f"converge of {len(hosts)} nodes: {wall:.1f} s "
+              f"(fleet up and converge {time.monotonic() - started:.1f} s)", flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            facts_play = Path(tmp, "facts.yml")
+            facts_play.write_text(FACTS_PLAY)
+            noop(str(facts_play))                      # warm-up: SSH masters, caches
+            noop("site.yml", "--skip-tags", "benchmark")
+            site4, site4_all = median_of(args.repeat, "site.yml", "--skip-tags", "benchmark")
+            facts4, facts4_all = median_of(args.repeat, str(facts_play))
+            site1, site1_all = median_of(args.repeat, "site.yml", "--skip-tags", "benchmark",
+                                         "--limit", hosts[0])
+    finally:
+        if not args.keep_fleet:
+            fleet.down(4)
+    print(f"cores: {os.cpu_count()}, forks: 20 (ansible.cfg), pipelining and ControlPersist on")
+    print(f"site.yml no-op, 4 nodes: {site4:.2f} s (runs {runs(site4_all)})")
+    print(f"facts-only play, 4 nodes: {facts4:.2f} s (runs {runs(facts4_all)})")
+    print(f"site.yml no-op, 1 node: {site1:.2f} s (runs {runs(site1_all)})")
+    ratio_facts, ratio_scale = site4 / facts4, site4 / site1
+    print(f"(a) no-op site.yml / facts-only play, 4 nodes: {ratio_facts:.2f} "
+          f"(target {TARGET_FACTS} or less: {'met' if ratio_facts <= TARGET_FACTS else 'NOT met'})")
+    print(f"(b) no-op site.yml, 4 nodes / 1 node: {ratio_scale:.2f} "
+          f"(target {TARGET_SCALE} or less: {'met' if ratio_scale <= TARGET_SCALE else 'NOT met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
