@@ -16,6 +16,12 @@ Prints (a) site / facts (target 3 or less) and (b) site on 4 nodes / site on 1 n
 (target 1.6 or less, forks >= 4). The benchmark stage is left out: it measures for minutes
 by design, and changes nothing.
 
+The lab's nodes are containers on the controller's machine, so the nodes' work and the
+controller's share its cores, where a real fleet's hosts each have their own. For each
+kind of run the script also prints how busy the machine's CPUs were (from /proc/stat) and
+the CPU seconds of the controller's ansible-playbook and its workers (the rest is the
+nodes'), which says how much of a ratio is the lab's cores rather than the playbook.
+
     .venv/bin/python benchmarks/fleet_convergence.py [--repeat 3] [--keep-fleet]
 """
 
@@ -24,6 +30,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -50,14 +57,35 @@ TARGET_FACTS, TARGET_SCALE = 3.0, 1.6
 RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        fields = [int(v) for v in handle.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+LAST = {}
+
+
 def playbook(*args: str) -> tuple[float, str]:
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
                INFEROPS_FLEET_DIR=str(fleet.FLEET_DIR))
+    busy0, total0 = cpu_ticks()
+    cpu0 = children_cpu()
     start = time.monotonic()
     proc = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i",
                            str(INVENTORY), *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, check=False)
     wall = time.monotonic() - start
+    busy1, total1 = cpu_ticks()
+    LAST.update(busy=(busy1 - busy0) / max(total1 - total0, 1),
+                controller_cpu=children_cpu() - cpu0)
     if proc.returncode != 0:
         sys.exit(f"ansible-playbook {' '.join(args)} failed:\n{proc.stdout[-4000:]}"
                  f"{proc.stderr[-2000:]}")
@@ -77,9 +105,17 @@ def runs(times: list[float]) -> str:
     return ", ".join(f"{t:.2f}" for t in times)
 
 
-def median_of(repeat: int, *args: str) -> tuple[float, list[float]]:
-    times = [noop(*args) for _run in range(repeat)]
-    return statistics.median(times), times
+def median_of(repeat: int, *args: str) -> tuple[float, list[float], str]:
+    """The median wall time, every run's, and the CPU use of the median run."""
+    runs_ = []
+    for _run in range(repeat):
+        wall = noop(*args)
+        runs_.append((wall, dict(LAST)))
+    wall, cpu = sorted(runs_, key=lambda run: run[0])[len(runs_) // 2]
+    rest = cpu["busy"] * os.cpu_count() * wall - cpu["controller_cpu"]
+    note = (f"CPUs {cpu['busy']:.0%} busy, controller {cpu['controller_cpu']:.1f} CPU-s, "
+            f"nodes and the rest about {rest:.1f} CPU-s")
+    return statistics.median([run[0] for run in runs_]), [run[0] for run in runs_], note
 
 
 def main() -> int:
@@ -100,17 +136,18 @@ def main() -> int:
             facts_play.write_text(FACTS_PLAY)
             noop(str(facts_play))                      # warm-up: SSH masters, caches
             noop("site.yml", "--skip-tags", "benchmark")
-            site4, site4_all = median_of(args.repeat, "site.yml", "--skip-tags", "benchmark")
-            facts4, facts4_all = median_of(args.repeat, str(facts_play))
-            site1, site1_all = median_of(args.repeat, "site.yml", "--skip-tags", "benchmark",
-                                         "--limit", hosts[0])
+            site4, site4_all, site4_cpu = median_of(args.repeat, "site.yml", "--skip-tags",
+                                                    "benchmark")
+            facts4, facts4_all, facts4_cpu = median_of(args.repeat, str(facts_play))
+            site1, site1_all, site1_cpu = median_of(args.repeat, "site.yml", "--skip-tags",
+                                                    "benchmark", "--limit", hosts[0])
     finally:
         if not args.keep_fleet:
             fleet.down(4)
     print(f"cores: {os.cpu_count()}, forks: 20 (ansible.cfg), pipelining and ControlPersist on")
-    print(f"site.yml no-op, 4 nodes: {site4:.2f} s (runs {runs(site4_all)})")
-    print(f"facts-only play, 4 nodes: {facts4:.2f} s (runs {runs(facts4_all)})")
-    print(f"site.yml no-op, 1 node: {site1:.2f} s (runs {runs(site1_all)})")
+    print(f"site.yml no-op, 4 nodes: {site4:.2f} s (runs {runs(site4_all)}; {site4_cpu})")
+    print(f"facts-only play, 4 nodes: {facts4:.2f} s (runs {runs(facts4_all)}; {facts4_cpu})")
+    print(f"site.yml no-op, 1 node: {site1:.2f} s (runs {runs(site1_all)}; {site1_cpu})")
     ratio_facts, ratio_scale = site4 / facts4, site4 / site1
     print(f"(a) no-op site.yml / facts-only play, 4 nodes: {ratio_facts:.2f} "
           f"(target {TARGET_FACTS} or less: {'met' if ratio_facts <= TARGET_FACTS else 'NOT met'})")

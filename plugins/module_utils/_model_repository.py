@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -39,6 +40,62 @@ def sha256_file(path: str) -> str | None:
     except FileNotFoundError:
         return None
     return digest.hexdigest()
+
+
+class DigestCache:
+    """The sha256s of model files already read, so that a converged host does not read
+    gigabytes on every run. An entry is trusted only while the file's device, inode, size,
+    mtime and ctime are what they were when it was hashed (writing or renaming a file
+    changes its ctime, which no one can set back); otherwise the file is read again. Kept
+    as JSON at ``path`` (0600), written atomically; ``path`` None keeps it in memory."""
+
+    def __init__(self, path: str | None = None):
+        self.path, self.entries, self.dirty = path, {}, False
+        if path:
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    loaded = json.load(handle)
+                self.entries = loaded if isinstance(loaded, dict) else {}
+            except (OSError, ValueError):
+                self.entries = {}
+
+    @staticmethod
+    def _stat(path: str) -> list | None:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return None
+        return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+    def sha256(self, path: str) -> str | None:
+        before = self._stat(path)
+        if before is None:
+            return None
+        entry = self.entries.get(path)
+        if isinstance(entry, dict) and entry.get("stat") == before:
+            return entry.get("sha256")
+        digest = sha256_file(path)
+        if digest is not None and self._stat(path) == before:
+            self.record(path, digest, before)
+        return digest
+
+    def record(self, path: str, digest: str, stat: list | None = None) -> None:
+        stat = stat or self._stat(path)
+        if stat is not None:
+            self.entries[path] = {"stat": stat, "sha256": digest}
+            self.dirty = True
+
+    def save(self) -> None:
+        if not self.path or not self.dirty:
+            return
+        kept = {path: entry for path, entry in self.entries.items() if os.path.exists(path)}
+        os.makedirs(os.path.dirname(self.path) or ".", mode=0o755, exist_ok=True)
+        tmp = f"{self.path}.tmp.{os.getpid()}"
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
+                  encoding="utf-8") as handle:
+            json.dump(kept, handle, sort_keys=True)
+        os.replace(tmp, self.path)
+        self.dirty = False
 
 
 def _read_text(path: str) -> str | None:
@@ -80,7 +137,7 @@ def _is_version(entry: str) -> bool:
     return entry.isdigit() and not entry.startswith("0")
 
 
-def plan(root: str, models: list[dict], prune: bool = False) -> dict:
+def plan(root: str, models: list[dict], prune: bool = False, digest=sha256_file) -> dict:
     """Compare ``models`` (``[{name, config: pbtxt text, versions: [{version, sha256, ...}]}]``)
     with ``root``. Returns what differs: ``configs`` (name, before, after), ``files`` (the
     version entries to place, with ``name``), ``remove`` (paths relative to ``root`` that
@@ -98,7 +155,7 @@ def plan(root: str, models: list[dict], prune: bool = False) -> dict:
         versions = {str(v["version"]) for v in model.get("versions") or []}
         for version in model.get("versions") or []:
             path = os.path.join(model_dir, str(version["version"]), MODEL_FILE)
-            if sha256_file(path) != version["sha256"]:
+            if digest(path) != version["sha256"]:
                 files.append(dict(version, name=name))
                 changed.add(name)
         extra = sorted((entry for entry in _listdir(model_dir)
@@ -129,7 +186,7 @@ def is_empty(result: dict) -> bool:
     return not (result["configs"] or result["files"] or result["remove"])
 
 
-def diff(result: dict, root: str) -> list[dict]:
+def diff(result: dict, root: str, digest=sha256_file) -> list[dict]:
     """Ansible's diff list: each config.pbtxt as text, each model file by its sha256, each
     pruned path."""
     out = []
@@ -139,7 +196,7 @@ def diff(result: dict, root: str) -> list[dict]:
                     "before": item["before"] or "", "after": item["after"]})
     for item in result["files"]:
         path = os.path.join(root, item["name"], str(item["version"]), MODEL_FILE)
-        current = sha256_file(path)
+        current = digest(path)
         out.append({"before_header": path, "after_header": path,
                     "before": f"sha256:{current}\n" if current else "",
                     "after": f"sha256:{item['sha256']}\n"})

@@ -64,6 +64,21 @@ options:
     description: Seconds a download on the host may stall.
     type: int
     default: 600
+  plan_only:
+    description:
+      - Compare and report what differs, as check mode does, without placing anything;
+        unlike check mode, the digest cache is kept up to date.
+    type: bool
+    default: false
+  digest_cache:
+    description:
+      - A JSON file of the sha256s of the model files already read, so that a converged
+        host does not read every model file on every run. An entry counts only while the
+        file's device, inode, size, mtime and ctime are unchanged (any write or rename
+        changes its ctime); otherwise the file is read again. Written with mode C(0600),
+        never in check mode. An empty string reads every file every time.
+    type: path
+    default: /var/lib/inferops-triton/cache/model-sha256.json
 extends_documentation_fragment:
   - inferops.triton.attributes
 """
@@ -116,12 +131,15 @@ unmanaged:
 
 import contextlib
 import grp
+import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.inferops.triton.plugins.module_utils._model_repository import (
+    MODEL_FILE,
+    DigestCache,
     RepositoryError,
     apply,
     desired,
@@ -131,6 +149,8 @@ from ansible_collections.inferops.triton.plugins.module_utils._model_repository 
     parse_checksum,
     plan,
 )
+
+DEFAULT_DIGEST_CACHE = "/var/lib/inferops-triton/cache/model-sha256.json"
 
 
 def main():
@@ -145,6 +165,8 @@ def main():
             group=dict(type="str"),
             validate_certs=dict(type="bool", default=True),
             timeout=dict(type="int", default=600),
+            plan_only=dict(type="bool", default=False),
+            digest_cache=dict(type="path", default=DEFAULT_DIGEST_CACHE),
         ),
         supports_check_mode=True,
     )
@@ -165,11 +187,17 @@ def main():
             _kind, url = parse_checksum(version["checksum"])
             with fetch(url) as response:
                 version["sha256"] = digest_from_sums(response.read().decode(), version["url"])
-        result = plan(params["path"], models, params["prune"])
+        cache = DigestCache(params["digest_cache"] or None)
+        result = plan(params["path"], models, params["prune"], digest=cache.sha256)
         changed = not is_empty(result)
-        shown = diff(result, params["path"]) if module._diff else None
-        if changed and not module.check_mode:
+        shown = diff(result, params["path"], digest=cache.sha256) if module._diff else None
+        if changed and not module.check_mode and not params["plan_only"]:
             apply(params["path"], models, result, params["staging"], fetch, uid, gid)
+            for item in result["files"]:
+                cache.record(os.path.join(params["path"], item["name"], str(item["version"]),
+                                          MODEL_FILE), item["sha256"])
+        if not module.check_mode:
+            cache.save()
     except RepositoryError as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # noqa: BLE001 - URLError, HTTPError, OSError from a download

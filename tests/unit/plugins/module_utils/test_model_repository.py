@@ -8,7 +8,9 @@ import subprocess
 
 import pytest
 
+from ansible_collections.inferops.triton.plugins.module_utils import _model_repository
 from ansible_collections.inferops.triton.plugins.module_utils._model_repository import (
+    DigestCache,
     RepositoryError,
     apply,
     cache_path,
@@ -221,3 +223,75 @@ def test_one_url_with_two_checksums_is_refused(tmp_path):
         resolve_sources([{"version": 1, "url": url, "checksum": "sha256:" + SHA_A},
                          {"version": 2, "url": url, "checksum": "sha256:" + SHA_B}],
                         str(tmp_path), "node")
+
+
+# --- the digest cache: a converged host does not read every model file every run ----------
+
+def placed(tmp_path, data=ONNX_A):
+    root = tmp_path / "models"
+    (root / "m" / "1").mkdir(parents=True)
+    (root / "m" / "config.pbtxt").write_text(CONFIG)
+    path = root / "m" / "1" / "model.onnx"
+    path.write_bytes(data)
+    return root, path
+
+
+def counting(monkeypatch):
+    reads = []
+    real = _model_repository.sha256_file
+    monkeypatch.setattr(_model_repository, "sha256_file",
+                        lambda path: reads.append(path) or real(path))
+    return reads
+
+
+def test_a_cached_digest_is_not_read_again_until_the_file_changes(tmp_path, monkeypatch):
+    reads = counting(monkeypatch)
+    root, path = placed(tmp_path)
+    cache = DigestCache(str(tmp_path / "cache" / "sha256.json"))
+    assert is_empty(plan(str(root), [model()], digest=cache.sha256))
+    cache.save()
+    again = DigestCache(str(tmp_path / "cache" / "sha256.json"))
+    assert is_empty(plan(str(root), [model()], digest=again.sha256))
+    assert reads == [str(path)]  # the second run read nothing
+    assert oct((tmp_path / "cache" / "sha256.json").stat().st_mode & 0o777) == "0o600"
+
+    path.write_bytes(ONNX_B)  # same inode, new content: size, mtime and ctime move
+    os.utime(path, ns=(0, 0))  # even with the old times put back, ctime has moved
+    result = plan(str(root), [model()], digest=again.sha256)
+    assert [item["sha256"] for item in result["files"]] == [SHA_A]
+    assert reads == [str(path), str(path)]
+
+
+def test_a_file_replaced_by_rename_is_read_again(tmp_path):
+    root, path = placed(tmp_path)
+    cache = DigestCache()
+    assert cache.sha256(str(path)) == SHA_A
+    other = tmp_path / "other.onnx"
+    other.write_bytes(ONNX_B)
+    os.replace(other, path)
+    assert cache.sha256(str(path)) == SHA_B
+
+
+def test_a_broken_or_foreign_cache_is_ignored_and_stale_entries_dropped(tmp_path):
+    store = tmp_path / "sha256.json"
+    store.write_text("{not json")
+    root, path = placed(tmp_path)
+    cache = DigestCache(str(store))
+    assert cache.entries == {}
+    cache.entries["/gone/model.onnx"] = {"stat": [0, 0, 0, 0, 0], "sha256": SHA_B}
+    # a forged entry for a real path counts only if its stat matches, which it does not
+    cache.entries[str(path)] = {"stat": [0, 0, 0, 0, 0], "sha256": SHA_B}
+    assert cache.sha256(str(path)) == SHA_A
+    cache.save()
+    assert list(DigestCache(str(store)).entries) == [str(path)]
+
+
+def test_placed_files_are_recorded_with_the_digest_they_were_checked_against(tmp_path):
+    root = tmp_path / "models"
+    result = plan(str(root), [model()])
+    apply(str(root), [model()], result, staged(tmp_path, ONNX_A))
+    cache = DigestCache()
+    path = str(root / "m" / "1" / "model.onnx")
+    cache.record(path, SHA_A)
+    assert cache.entries[path]["sha256"] == SHA_A
+    assert cache.sha256(path) == SHA_A

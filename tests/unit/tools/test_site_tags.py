@@ -1,0 +1,56 @@
+"""site.yml's stage tags, as ansible-playbook --list-tasks resolves them: the pre-flight always
+runs, each tag reaches its role's tasks, and a stage brings what it needs to be right on its
+own ('server' the image, 'models' the server)."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+ROLES = ["rocm", "docker_engine", "triton_image", "model_repository", "triton_server",
+         "benchmark"]
+
+
+def listed(*args):
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("ansible-playbook")), "-i",
+         str(ROOT / "inventory" / "demo"), str(ROOT / "playbooks" / "site.yml"),
+         "--list-tasks", *args], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    return proc.stdout
+
+
+def roles_in(text):
+    """The roles whose own tasks are listed (not only their argument check), and whether the
+    included ones (rocm, benchmark) would be included."""
+    found = set(re.findall(r"inferops\.triton\.(\w+) : (?!Validating arguments)", text))
+    if "ROCm and the amdgpu driver (rocm_enabled)" in text:
+        found.add("rocm")
+    if "The benchmark and its report" in text:
+        found.add("benchmark")
+    return found
+
+
+@pytest.mark.parametrize(("tags", "expected"), [
+    ("rocm", {"rocm"}),
+    ("engine", {"docker_engine"}),
+    ("image", {"triton_image"}),
+    ("models", {"model_repository", "triton_server"}),
+    ("server", {"triton_image", "triton_server"}),
+    ("benchmark", {"benchmark"}),
+    ("all", set(ROLES)),
+])
+def test_each_stage_runs_its_roles_after_the_pre_flight(tags, expected):
+    out = listed("--tags", tags)
+    assert roles_in(out) == expected
+    for check in ("Gather the minimal facts", "Validate the model repository input",
+                  "Validate the server settings against each host's GPUs"):
+        assert check in out
+
+
+def test_skipping_the_benchmark_leaves_the_rest():
+    assert roles_in(listed("--skip-tags", "benchmark")) == set(ROLES) - {"benchmark"}
