@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime
 import errno
-import hashlib
 import json
 import os
 import re
 import shutil
 
 from ansible_collections.inferops.triton.plugins.module_utils import _triton_service as svc
+from ansible_collections.inferops.triton.plugins.module_utils._image import file_sha256 as sha256
 
 DEFAULT_ROOT = "/var/lib/inferops-triton/rollback"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -27,14 +27,6 @@ _IMAGE_LINE = re.compile(r"^# image: (\S+)(?: (\S+))?\s*$")
 
 class RollbackError(RuntimeError):
     """What is wrong and what to do; the module fails with the message."""
-
-
-def sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_text(path: str) -> str | None:
