@@ -74,8 +74,7 @@ LAST = {}
 
 
 def playbook(*args: str) -> tuple[float, str]:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-               INFEROPS_FLEET_DIR=str(fleet.FLEET_DIR))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
     busy0, total0 = cpu_ticks()
     cpu0 = children_cpu()
     start = time.monotonic()

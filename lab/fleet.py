@@ -8,8 +8,8 @@ of its own (made at first boot, not shared through the image). Its port 22 is pu
 pinned in a known_hosts file of the lab, so Ansible checks them (StrictHostKeyChecking).
 A TLS registry node with a login (``labctl.registry_up``) distributes the server image.
 
-Everything the inventory (``inventory/fleet/``) reads lives in ``build/fleet/``
-(``INFEROPS_FLEET_DIR``): the key pair, ``known_hosts``, ``registry/{ca.crt,credentials.json}``.
+Everything the inventory (``inventory/fleet/``) reads lives in ``build/fleet/``:
+the key pair, ``known_hosts``, ``registry/{ca.crt,credentials.json}``.
 
     fleet.py up [--nodes 4]     # start (or keep) the nodes and the registry, wait for SSH
     fleet.py down [--nodes 4]   # remove them, their volumes and the registry
@@ -18,7 +18,6 @@ Everything the inventory (``inventory/fleet/``) reads lives in ``build/fleet/``
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 import labctl
 
 ROOT = Path(__file__).resolve().parents[1]
-FLEET_DIR = Path(os.environ.get("INFEROPS_FLEET_DIR", ROOT / "build" / "fleet"))
+FLEET_DIR = ROOT / "build" / "fleet"  # inventory/fleet finds it relative to itself
 PREFIX = "inferops-fleet-node"
 REGISTRY = "inferops-fleet-registry"
 USER = "inferops"

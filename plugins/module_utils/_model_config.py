@@ -35,10 +35,35 @@ class ModelConfigError(ValueError):
     """A model entry that Triton would reject; the message says where and why."""
 
 
+_PB2 = "tritonclient.grpc.model_config_pb2"
+
+
 def _schema():
+    """``(model_config_pb2, json_format, text_format)``.
+
+    ``model_config_pb2`` is generated code that needs only protobuf, but importing it the
+    usual way runs ``tritonclient.grpc``'s package init first (grpc, numpy: about 0.25 s),
+    and every forked worker that validates a host's models would pay that again. So the
+    module is loaded from its file under its own name, unless something imported it first.
+    """
     try:
+        import importlib.util
+        import os
+        import sys
+
         from google.protobuf import json_format, text_format
-        from tritonclient.grpc import model_config_pb2
+
+        model_config_pb2 = sys.modules.get(_PB2)
+        if model_config_pb2 is None:
+            import tritonclient  # a namespace-light package: no grpc, no numpy
+
+            path = os.path.join(list(tritonclient.__path__)[0], "grpc", "model_config_pb2.py")
+            spec = importlib.util.spec_from_file_location(_PB2, path)
+            if spec is None or spec.loader is None or not os.path.isfile(path):
+                raise ImportError(f"no {path}")
+            model_config_pb2 = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(model_config_pb2)
+            sys.modules[_PB2] = model_config_pb2
     except ImportError as exc:  # pragma: no cover - depends on the controller venv
         raise ModelConfigError(
             "the controller needs Triton's model-config schema: install tritonclient[grpc] "
