@@ -18,6 +18,11 @@ import os
 import re
 import shlex
 
+from ansible_collections.inferops.triton.plugins.module_utils._triton_client import (
+    TritonClient,
+    server_info,
+)
+
 CONFIG_DIR = "/etc/inferops-triton"
 UNIT_DIR = "/etc/systemd/system"
 WAIT_READY = "/usr/local/lib/inferops-triton/wait-ready"
@@ -475,3 +480,34 @@ def journal_errors(text: str, limit: int = 8) -> list:
     if not found:
         found = [line for line in lines if _ANY_ERROR.search(line) and not _NOISE.search(line)]
     return list(dict.fromkeys(found))[:limit]
+
+
+def gate(settings: dict, instance: dict, transport=None) -> dict:
+    """The readiness gate of one server, asked from its host: ``triton_server_info``'s
+    answer (``wait``, ``smoke`` from ``gate_wait``, ``gate_smoke``) for the models of
+    ``settings['models']``, with the instance's ``unit`` and the ``url`` asked."""
+    url = _base_url(settings, instance["ports"]["http"])
+    headers = ({settings["restricted_key"]: settings["restricted_value"] or ""}
+               if settings.get("restricted_apis") else {})
+    client = TritonClient(url, "", headers, 10, transport)
+    names = [m["name"] for m in settings.get("models") or [] if isinstance(m, dict)]
+    info = server_info(client, names, settings["gate_smoke"], settings["gate_wait"])
+    return {"unit": instance["unit"], "url": url, **info}
+
+
+def gate_failures(entry: dict) -> list:
+    """What kept one server from passing its gate (an entry of :func:`gate`): not ready,
+    a model not READY (with Triton's reason), a zero inference that failed."""
+    unit, out = entry["unit"], []
+    if not entry.get("ready"):
+        last = f" ({entry['errors'][-1]})" if entry.get("errors") else ""
+        out.append(f"{unit} not ready after {int(entry.get('waited') or 0)} s{last}")
+    down = []
+    for model in entry.get("unavailable") or []:
+        down.append(model["name"])
+        out.append(f"{unit}: model {model['name']} is {model.get('state') or 'not loaded'}: "
+                   f"{model.get('reason') or 'no reason given'}")
+    for name, smoke in (entry.get("smoke") or {}).items():
+        if not smoke.get("ok") and name not in down:
+            out.append(f"{unit}: zero inference on {name} failed: {smoke.get('msg')}")
+    return out

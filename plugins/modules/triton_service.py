@@ -179,6 +179,26 @@ options:
     description: Restart the units even when none of their files changed (a new model repository).
     type: bool
     default: false
+  gate:
+    description:
+      - After the units are as wanted, gate each server in the same call, as
+        M(inferops.triton.triton_server_info) with O(gate_wait) and O(gate_smoke) would from
+        this host - live and ready, every model of O(models) READY, one zero inference per
+        model - and return what it found in RV(gate) and RV(gate_failures).
+      - A gate that does not pass does not fail the module, so that the caller can read the
+        server's log first. Nothing is gated in check mode.
+      - The server is reached on the loopback address when O(bind_address) is a wildcard,
+        with the O(restricted_key) header when O(restricted_apis) is set.
+    type: bool
+    default: false
+  gate_wait:
+    description: Seconds the gate waits for each server and its models to settle.
+    type: int
+    default: 300
+  gate_smoke:
+    description: Send each model a zero inference as part of the gate.
+    type: bool
+    default: true
 extends_documentation_fragment:
   - inferops.triton.attributes
 requirements:
@@ -246,6 +266,31 @@ started:
   elements: str
   returned: always
   sample: []
+gate:
+  description:
+    - With O(gate), per server, its C(unit), the C(url) it was asked on and what
+      M(inferops.triton.triton_server_info) returns (C(live), C(ready), C(models),
+      C(unavailable), C(configs), C(smoke), C(waited), C(errors)).
+  type: list
+  elements: dict
+  returned: when O(gate) is true, outside check mode
+  sample:
+    - unit: triton-server.service
+      url: http://127.0.0.1:8000
+      live: true
+      ready: true
+      unavailable: []
+      smoke: {resnet50: {ok: true, outputs: {resnetv24_dense0_fwd: [1, 1000]},
+                         msg: every declared output has its declared shape}}
+      waited: 0.004
+      errors: []
+gate_failures:
+  description:
+    - With O(gate), what kept a server from passing it, one line each; empty when all passed.
+  type: list
+  elements: str
+  returned: when O(gate) is true, outside check mode
+  sample: ["triton-server.service: model resnet50 is UNAVAILABLE: Internal: ..."]
 """
 
 import glob
@@ -292,6 +337,9 @@ SPEC = dict(
     stop_timeout=dict(type="int", default=60),
     restart_max_delay=dict(type="int", default=120),
     restart=dict(type="bool", default=False),
+    gate=dict(type="bool", default=False),
+    gate_wait=dict(type="int", default=300),
+    gate_smoke=dict(type="bool", default=True),
 )
 
 
@@ -373,6 +421,10 @@ class TritonService:
                 rc, _out, err = self.module.run_command(["systemctl", action, unit])
                 if rc != 0:
                     self.failed_start(unit, err)
+        if params["gate"] and not self.check:
+            result["gate"] = [svc.gate(params, instance) for instance in rendered["instances"]]
+            result["gate_failures"] = [line for entry in result["gate"]
+                                       for line in svc.gate_failures(entry)]
         self.module.exit_json(**result)
 
     def apply_files(self, rendered, changes):
