@@ -26,6 +26,13 @@ options:
     description: The output of P(inferops.triton.model_sources#filter).
     type: dict
     required: true
+  cache:
+    description:
+      - A directory on the controller (C(model_repository_controller_cache)) where the checks
+        that passed are kept, in C(signatures.json), by the file's sha256 and the config's
+        inputs, outputs and C(max_batch_size), so an unchanged pair is not read again
+        (the check parses the whole ONNX file). Omitted, every pair is checked.
+    type: path
 """
 
 EXAMPLES = r"""
@@ -42,6 +49,7 @@ _value:
 """
 
 import json
+import os
 
 from ansible.errors import AnsibleFilterError
 
@@ -54,9 +62,34 @@ from ansible_collections.inferops.triton.plugins.module_utils._onnx_signature im
 )
 
 
-def model_signatures(rendered, sources):
+def _load_passed(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            loaded = json.load(handle)
+    except (OSError, ValueError):
+        return set()
+    return {item for item in loaded if isinstance(item, str)} if isinstance(loaded, list) \
+        else set()
+
+
+def _save_passed(path, passed):
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        tmp = f"{path}.tmp.{os.getpid()}"
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
+                  encoding="utf-8") as handle:
+            json.dump(sorted(passed), handle)
+        os.replace(tmp, path)
+    except OSError:  # a cache that cannot be written only costs the next run a check
+        pass
+
+
+def model_signatures(rendered, sources, cache=None):
     hosts = rendered if rendered and isinstance(rendered[0], list) else [rendered]
     checked, errors, seen = [], [], set()
+    path = os.path.join(os.path.expanduser(str(cache)), "signatures.json") if cache else None
+    passed = _load_passed(path) if path else set()
+    known = len(passed)
     for models in hosts:
         for model in models:
             for version in model.get("versions") or []:
@@ -66,12 +99,21 @@ def model_signatures(rendered, sources):
                 if not src or (src, signature) in seen:
                     continue
                 seen.add((src, signature))
+                sha256 = (sources.get(source_key(version)) or {}).get("sha256")
+                key = f"{sha256} {signature}" if sha256 else None
+                checked.append(f"{model['name']}/{version['version']}")
+                if key and key in passed:
+                    continue
                 try:
                     check(f"triton_models[{model['index']}] ({model['name']}) version "
                           f"{version['version']}", model["config"], src)
                 except SignatureError as exc:
                     errors.append(str(exc))
-                checked.append(f"{model['name']}/{version['version']}")
+                else:
+                    if key:
+                        passed.add(key)
+    if path and len(passed) > known:
+        _save_passed(path, passed)
     if errors:
         raise AnsibleFilterError("the model configs disagree with their ONNX files:\n"
                                  + "\n".join(errors))

@@ -15,6 +15,9 @@ description:
     the URL (a mirror near the hosts) and C(src) is null.
   - A C(path) that does not exist, or whose sha256 is not the one its C(checksum) gives,
     fails here, on the controller, before any host changes.
+  - The sha256s are kept in C(sha256.json) in O(cache), each trusted only while its file's
+    device, inode, size, mtime and ctime are unchanged, so a run does not read every model
+    file again (gigabytes, for large models) when none changed.
 options:
   _input:
     description: The versions (items of C(triton_models[].versions)).
@@ -47,19 +50,28 @@ _value:
   type: dict
 """
 
+import os
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.inferops.triton.plugins.module_utils._model_repository import (
+    DigestCache,
     RepositoryError,
     resolve_sources,
 )
 
 
 def model_sources(versions, cache, download="controller"):
+    digests = DigestCache(os.path.join(os.path.expanduser(str(cache)), "sha256.json"))
     try:
-        return resolve_sources(list(versions or []), cache, download)
+        return resolve_sources(list(versions or []), cache, download, digest=digests.sha256)
     except RepositoryError as exc:
         raise AnsibleFilterError(f"triton_models versions: {exc}") from None
+    finally:
+        try:
+            digests.save()
+        except OSError:  # a cache that cannot be written only costs the next run a read
+            pass
 
 
 class FilterModule:

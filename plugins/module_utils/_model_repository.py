@@ -326,7 +326,8 @@ def cache_path(cache: str, url: str) -> str:
     return os.path.join(cache, hashlib.sha256(url.encode()).hexdigest() + ".onnx")
 
 
-def resolve_sources(versions: list[dict], cache: str, download: str = "controller") -> dict:
+def resolve_sources(versions: list[dict], cache: str, download: str = "controller",
+                    digest=sha256_file) -> dict:
     """Every distinct version source -> ``{src, sha256, url, checksum}``.
 
     ``src`` is the file on the controller (the cache entry get_url made, or the version's
@@ -357,18 +358,18 @@ def resolve_sources(versions: list[dict], cache: str, download: str = "controlle
             if download == "controller":
                 entry["src"] = cache_path(cache, version["url"])
                 if entry["sha256"] is None:  # get_url verified it against the checksum URL
-                    entry["sha256"] = sha256_file(entry["src"])
+                    entry["sha256"] = digest(entry["src"])
         else:
             path = os.path.expanduser(str(version["path"]))
-            digest = sha256_file(path) if os.path.isfile(path) else None
-            if digest is None:
+            found = digest(path) if os.path.isfile(path) else None
+            if found is None:
                 errors.append(f"{key}: no such file on the controller")
                 continue
-            if entry["sha256"] is not None and entry["sha256"] != digest:
-                errors.append(f"{key}: the file has sha256 {digest}, but its checksum says "
+            if entry["sha256"] is not None and entry["sha256"] != found:
+                errors.append(f"{key}: the file has sha256 {found}, but its checksum says "
                               f"{entry['sha256']}")
                 continue
-            entry.update(src=path, sha256=digest)
+            entry.update(src=path, sha256=found)
         sources[key] = entry
     if errors:
         raise RepositoryError("; ".join(errors))

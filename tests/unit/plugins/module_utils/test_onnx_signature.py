@@ -3,6 +3,7 @@ the shape of the guide's ResNet50-v2 (input 'data' [N,3,224,224] FP32, output
 'resnetv24_dense0_fwd' [N,1000]); only the graph's signature matters to the check."""
 
 import copy
+import json
 
 import onnx
 import pytest
@@ -115,3 +116,37 @@ def test_the_filter_checks_every_file_on_the_controller_once_and_reports_all_at_
     with pytest.raises(AnsibleFilterError, match=r"triton_models\[0\] \(resnet50\) version 1: "
                                                  r"config.output\[0\].name 'prob'"):
         model_signatures([rendered(CONFIG), rendered(bad)], sources)
+
+
+def test_the_filter_keeps_the_checks_that_passed_by_sha256_and_signature(tmp_path):
+    from ansible.errors import AnsibleFilterError
+
+    from ansible_collections.inferops.triton.plugins.filter.model_signatures import (
+        model_signatures,
+    )
+
+    url = "http://127.0.0.1:18080/resnet50-v2.onnx"
+    onnx = tmp_path / "resnet50.onnx"
+    resnet_shaped(onnx)
+    sources = {url: {"src": str(onnx), "sha256": "ab" * 32}}
+    cache = tmp_path / "cache"
+
+    def rendered(config):
+        return [{"name": "resnet50", "index": 0, "config": config,
+                 "versions": [{"version": 1, "url": url}]}]
+
+    assert model_signatures(rendered(CONFIG), sources, str(cache)) == ["resnet50/1"]
+    kept = json.loads((cache / "signatures.json").read_text())
+    assert len(kept) == 1 and kept[0].startswith("ab" * 32 + " ")
+    # another signature over the same file is checked, and a failure is not kept
+    bad = copy.deepcopy(CONFIG)
+    bad["output"][0]["name"] = "prob"
+    with pytest.raises(AnsibleFilterError, match=r"triton_models\[0\] \(resnet50\)"):
+        model_signatures(rendered(bad), sources, str(cache))
+    assert json.loads((cache / "signatures.json").read_text()) == kept
+    # the same file (by sha256) and the same signature: not read again
+    onnx.write_bytes(b"not onnx at all")
+    assert model_signatures(rendered(CONFIG), sources, str(cache)) == ["resnet50/1"]
+    # without a cache every pair is checked
+    with pytest.raises(AnsibleFilterError, match="is not an ONNX model"):
+        model_signatures(rendered(CONFIG), sources)
