@@ -85,14 +85,20 @@ class CallbackModule(CallbackBase):
                     f"inferops.triton.preload: {entry!r} is not <type>:<name> with type one "
                     f"of {', '.join(_LOADERS)}; skipped")
                 continue
-            try:
-                found = _LOADERS[kind].get(name, class_only=True)
-            except Exception as exc:  # a plugin that fails to load fails again in the task
-                found, why = None, exc
-            else:
-                why = "not found"
-            if found is None:
-                self._display.vvv(f"inferops.triton.preload: {entry}: {why}; skipped")
+            # A plugin's settings are kept under the name it was asked for: a task asks for
+            # ansible-core's own plugins by short name (become_method: sudo) or by FQCN.
+            names = [name]
+            if name.startswith("ansible.builtin.") and kind not in ("filter", "test"):
+                names.append(name[len("ansible.builtin."):])
+            for each in names:
+                try:
+                    found = _LOADERS[kind].get(each, class_only=True)
+                except Exception as exc:  # a plugin that fails to load fails again in the task
+                    found, why = None, exc
+                else:
+                    why = "not found"
+                if found is None:
+                    self._display.vvv(f"inferops.triton.preload: {kind}:{each}: {why}; skipped")
         for stem in self._collection_filters():
             try:
                 importlib.import_module(f"{_FILTERS}.{stem}")
