@@ -699,3 +699,44 @@ def test_a_restricted_api_ends_the_wait_and_is_reported():
         f"GET http://127.0.0.1:18000/v2/health/ready: {expecting}",
         f"POST http://127.0.0.1:18000/v2/repository/index: {expecting}"]
     assert result["ready"] is False and result["models"] == []
+
+
+def test_triton_service_gates_the_replayed_server_and_names_what_failed(replay):
+    """The gate triton_service runs in its own call: the same server_info, asked on the
+    instance's port with the restricted-API header, and its failures one line each."""
+    from ansible_collections.inferops.triton.plugins.module_utils import _triton_service as svc
+
+    profile, url = replay
+    port = int(url.rsplit(":", 1)[1])
+    models = ["resnet50"] if profile == "main" else ["types", "broken"]
+    settings = {"bind_address": "0.0.0.0", "models": [{"name": m} for m in models],
+                "restricted_apis": ["inference"], "restricted_key": "infer-key",
+                "restricted_value": "secret", "gate_smoke": True, "gate_wait": 0}
+    entry = svc.gate(settings, {"unit": "triton-server.service", "ports": {"http": port}})
+    assert entry["unit"] == "triton-server.service"
+    assert entry["url"] == f"http://127.0.0.1:{port}"
+    assert entry["metrics"] == {}  # the gate does not read the metrics port
+    assert all(sent.get("infer-key") == "secret" for _m, _p, sent, _b in Replay.seen)
+    if profile == "main":
+        assert entry["ready"] is True and svc.gate_failures(entry) == []
+    else:
+        # the broken model fails once (not again as a smoke test it never got)
+        assert svc.gate_failures(entry) == [
+            "triton-server.service not ready after 0 s",
+            "triton-server.service: model broken is UNAVAILABLE: " + BROKEN_REASON]
+
+
+def test_gate_failures_name_a_failed_zero_inference_and_the_last_error():
+    from ansible_collections.inferops.triton.plugins.module_utils._triton_service import (
+        gate_failures,
+    )
+
+    entry = {"unit": "triton-server@1.service", "ready": False, "waited": 300.4,
+             "errors": ["GET http://127.0.0.1:8010/v2/health/ready: timed out"],
+             "unavailable": [],
+             "smoke": {"resnet50": {"ok": False, "msg": "output 'prob' is missing"},
+                       "types": {"ok": True, "msg": OK}}}
+    assert gate_failures(entry) == [
+        "triton-server@1.service not ready after 300 s "
+        "(GET http://127.0.0.1:8010/v2/health/ready: timed out)",
+        "triton-server@1.service: zero inference on resnet50 failed: output 'prob' is missing"]
