@@ -8,8 +8,12 @@ of its own (made at first boot, not shared through the image). Its port 22 is pu
 pinned in a known_hosts file of the lab, so Ansible checks them (StrictHostKeyChecking).
 A TLS registry node with a login (``labctl.registry_up``) distributes the server image.
 
-Everything the inventory (``inventory/fleet/``) reads lives in ``build/fleet/``:
-the key pair, ``known_hosts``, ``registry/{ca.crt,credentials.json}``.
+Everything the inventory (``inventory/fleet/``) reads lives in
+``~/.cache/inferops-triton-lab/fleet/``: the key pair, ``known_hosts``,
+``registry/{ca.crt,credentials.json}`` and the model (a copy of ``build/models/``). The
+fleet's containers are the machine's, not a checkout's, and so is this directory; being at
+a fixed place, the inventory names it literally (``~/...``), so that no connection variable
+is a template to render for every task on every host.
 
     fleet.py up [--nodes 4]     # start (or keep) the nodes and the registry, wait for SSH
     fleet.py down [--nodes 4]   # remove them, their volumes and the registry
@@ -18,6 +22,7 @@ the key pair, ``known_hosts``, ``registry/{ca.crt,credentials.json}``.
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import time
@@ -26,7 +31,8 @@ from pathlib import Path
 import labctl
 
 ROOT = Path(__file__).resolve().parents[1]
-FLEET_DIR = ROOT / "build" / "fleet"  # inventory/fleet finds it relative to itself
+FLEET_DIR = Path.home() / ".cache" / "inferops-triton-lab" / "fleet"  # as inventory/fleet says
+MODEL = ROOT / "build" / "models" / "resnet50-v2.onnx"  # make lab (tools/make_resnet50_onnx.py)
 PREFIX = "inferops-fleet-node"
 REGISTRY = "inferops-fleet-registry"
 USER = "inferops"
@@ -79,9 +85,23 @@ def ssh_ok(name: str, key: Path, known_hosts: Path) -> bool:
     return res.returncode == 0
 
 
+def model(fleet_dir: Path) -> Path:
+    """The demo model where the inventory's triton_models has it (copied when it differs)."""
+    if not MODEL.exists():
+        sys.exit(f"fleet: {MODEL} is missing; run 'make lab' first")
+    dest = fleet_dir / "models" / MODEL.name
+    st = MODEL.stat()
+    if not dest.exists() or (dest.stat().st_size, int(dest.stat().st_mtime)) != (
+            st.st_size, int(st.st_mtime)):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(MODEL, dest)
+    return dest
+
+
 def up(count: int, fleet_dir: Path = FLEET_DIR) -> list[str]:
     labctl.apt_install("openssh-client")
     key = keypair(fleet_dir)
+    model(fleet_dir)
     labctl.registry_up(REGISTRY, fleet_dir / "registry")
     hosts = names(count)
     lines = []
