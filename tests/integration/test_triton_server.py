@@ -87,9 +87,11 @@ def test_docker_kill_brings_the_server_back_and_the_gate_passes(node):
     restarts = node.exec("systemctl", "show", "--property", "NRestarts", "--value",
                          "triton-server.service").stdout.strip()
     assert int(restarts) >= 1
-    out = converge(node)
+    out = converge(node, "-v")
     assert recap(out)["changed"] == 0, out[-3000:]
-    assert "Wait for each server and its models" in out
+    # the gate ran in triton_service's call, and passed
+    assert "then gate each on readiness and a zero inference" in out
+    assert "gate_failures: []" in out and "url: http://127.0.0.1:8000" in out
 
 
 def test_a_restarted_node_serves_again_by_itself(node):
@@ -204,8 +206,11 @@ def test_one_server_per_gpu_over_a_captured_topology(node):
     per_gpu = {"triton_server_gpu_mode": "per_gpu", "triton_server_gpu_indices": [0, 1],
                "triton_server_rocm_root": tree}
     try:
-        out = converge(node, **per_gpu)
+        out = converge(node, "-v", **per_gpu)
         assert "triton-server@0.service" in out and "triton-server@1.service" in out
+        # each instance gated on its own port
+        assert "gate_failures: []" in out
+        assert "url: http://127.0.0.1:8000" in out and "url: http://127.0.0.1:8010" in out
         for index, port in ((0, 8000), (1, 8010)):
             unit = f"triton-server@{index}.service"
             assert node.exec("systemctl", "is-active", unit).stdout.strip() == "active"
