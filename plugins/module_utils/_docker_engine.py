@@ -11,11 +11,9 @@ deciding functions are pure; the ones that run commands take ``run``, a callable
 
 from __future__ import annotations
 
-import json
-import os
 import shlex
 
-from ansible_collections.inferops.triton.plugins.module_utils._jsonfile import plan
+from ansible_collections.inferops.triton.plugins.module_utils._jsonfile import merge_file
 
 UNIT = "docker.service"
 DPKG_QUERY = ["dpkg-query", "--show", "--showformat=${Package} ${db:Status-Abbrev}\n"]
@@ -145,35 +143,21 @@ class DockerEngineHost:
 
     def merge_daemon_json(self, result: dict) -> bool:
         """Merge the options into the file (not in check mode); True if its content changed."""
-        module, path = self.module, self.params["daemon_json_path"]
-        existing = None
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as handle:
-                existing = handle.read()
+        path = self.params["daemon_json_path"]
         try:
-            before, after = plan(existing, self.params["daemon_options"])
+            merged = merge_file(self.module, path, self.params["daemon_options"],
+                                self.params["mode"])
         except ValueError as exc:
-            raise DockerEngineError(
-                f"{path} is not a JSON object ({exc}); fix or remove it first") from exc
-        changed = before != after
-        result["content"] = json.loads(after)
-        if module._diff:
-            result["diff"] = {"before": before, "after": after,
-                              "before_header": path, "after_header": path}
-        if changed:
+            raise DockerEngineError(str(exc)) from exc
+        result["content"] = merged["content"]
+        if "diff" in merged:
+            result["diff"] = merged["diff"]
+        if merged["content_changed"]:
             result["actions"].append(f"merged options into {path}")
-            if not module.check_mode:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                tmp = path + ".inferops-tmp"
-                with open(tmp, "w", encoding="utf-8") as handle:
-                    handle.write(after)
-                module.atomic_move(tmp, path)
-        file_args = module.load_file_common_arguments({"path": path, "mode": self.params["mode"]})
-        if (not module.check_mode or os.path.exists(path)) \
-                and module.set_fs_attributes_if_different(file_args, False):
+        if merged["mode_changed"]:
             result["actions"].append(f"set the mode of {path}")
             result["changed"] = True
-        return changed
+        return merged["content_changed"]
 
     def run(self):
         module, params = self.module, self.params

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 
 def deep_merge(current: dict, wanted: dict) -> dict:
@@ -31,3 +32,33 @@ def plan(existing_text: str | None, wanted: dict) -> tuple[str, str]:
         if not isinstance(current, dict):
             raise ValueError("the file holds JSON but not an object")
     return existing_text or "", render(deep_merge(current, wanted))
+
+
+def merge_file(module, path: str, wanted: dict, mode) -> dict:
+    """Merge ``wanted`` into the JSON object file at ``path`` for an AnsibleModule: written
+    atomically (not in check mode) when its content changes, then its mode set. Returns
+    ``content_changed``, ``mode_changed``, ``content`` (the merged object) and, in diff mode,
+    ``diff``. Raises ValueError, naming the file, when it holds something else than an object."""
+    existing = None
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            existing = handle.read()
+    try:
+        before, after = plan(existing, wanted)
+    except ValueError as exc:
+        raise ValueError(f"{path} is not a JSON object ({exc}); fix or remove it first") from exc
+    result = {"content_changed": before != after, "mode_changed": False,
+              "content": json.loads(after)}
+    if module._diff:
+        result["diff"] = {"before": before, "after": after,
+                          "before_header": path, "after_header": path}
+    if result["content_changed"] and not module.check_mode:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = path + ".inferops-tmp"
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(after)
+        module.atomic_move(tmp, path)
+    file_args = module.load_file_common_arguments({"path": path, "mode": mode})
+    if not module.check_mode or os.path.exists(path):
+        result["mode_changed"] = module.set_fs_attributes_if_different(file_args, False)
+    return result

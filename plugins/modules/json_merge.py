@@ -48,12 +48,10 @@ content:
   sample: {"log-driver": "json-file"}
 """
 
-import json
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils._jsonfile import plan
+from ansible_collections.inferops.triton.plugins.module_utils._jsonfile import merge_file
 
 
 def main():
@@ -65,28 +63,15 @@ def main():
         ),
         supports_check_mode=True,
     )
-    path = module.params["path"]
-    existing = None
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as handle:
-            existing = handle.read()
     try:
-        before, after = plan(existing, module.params["content"])
+        merged = merge_file(module, module.params["path"], module.params["content"],
+                            module.params["mode"])
     except ValueError as exc:
-        module.fail_json(msg=f"{path} is not a JSON object ({exc}); fix or remove it first")
-    result = {"changed": before != after, "content": json.loads(after)}
-    if module._diff:
-        result["diff"] = {"before": before, "after": after,
-                          "before_header": path, "after_header": path}
-    if result["changed"] and not module.check_mode:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = path + ".inferops-tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(after)
-        module.atomic_move(tmp, path)
-    file_args = module.load_file_common_arguments({"path": path, "mode": module.params["mode"]})
-    if not module.check_mode or os.path.exists(path):
-        result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])
+        module.fail_json(msg=str(exc))
+    result = {"changed": merged["content_changed"] or merged["mode_changed"],
+              "content": merged["content"]}
+    if "diff" in merged:
+        result["diff"] = merged["diff"]
     module.exit_json(**result)
 
 
