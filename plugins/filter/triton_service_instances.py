@@ -42,6 +42,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.inferops.triton.plugins.module_utils._triton_service import (
     ServiceError,
+    gate_failures,
     journal_errors,
     render,
 )
@@ -68,7 +69,15 @@ def triton_service_instances(settings, rocm=None):
         raise AnsibleFilterError(str(exc)) from None
 
 
+def triton_gate_failures(results):
+    """The registered results of triton_server_info looped over the instances -> what kept
+    each from passing its gate, as triton_service's own gate reports it."""
+    return [line for result in results or [] if "ready" in result
+            for line in gate_failures({**result, "unit": result["item"]["unit"]})]
+
+
 class FilterModule:
     def filters(self):
         return {"triton_service_instances": triton_service_instances,
-                "triton_journal_errors": journal_errors}
+                "triton_journal_errors": journal_errors,
+                "triton_gate_failures": triton_gate_failures}

@@ -740,3 +740,25 @@ def test_gate_failures_name_a_failed_zero_inference_and_the_last_error():
         "triton-server@1.service not ready after 300 s "
         "(GET http://127.0.0.1:8010/v2/health/ready: timed out)",
         "triton-server@1.service: zero inference on resnet50 failed: output 'prob' is missing"]
+
+
+def test_the_looped_info_gate_fails_with_the_same_lines_as_triton_service(replay):
+    """The explicit-mode gate (triton_server_info looped over the instances) reports through
+    the triton_gate_failures filter exactly what triton_service's own gate reports."""
+    from ansible_collections.inferops.triton.plugins.filter.triton_service_instances import (
+        triton_gate_failures,
+    )
+    from ansible_collections.inferops.triton.plugins.module_utils import _triton_service as svc
+
+    profile, url = replay
+    port = int(url.rsplit(":", 1)[1])
+    models = ["resnet50"] if profile == "main" else ["types", "broken"]
+    instance = {"unit": "triton-server.service", "ports": {"http": port}}
+    client = TritonClient(url, "", {}, timeout=5)
+    looped = [{**server_info(client, models, smoke=True), "item": instance},
+              {"skipped": True, "item": instance}]
+    settings = {"bind_address": "0.0.0.0", "models": [{"name": m} for m in models],
+                "restricted_apis": [], "gate_smoke": True, "gate_wait": 0}
+    expected = svc.gate_failures(svc.gate(settings, instance))
+    assert triton_gate_failures(looped) == expected
+    assert bool(expected) is (profile == "broken")
