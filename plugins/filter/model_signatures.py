@@ -55,6 +55,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.inferops.triton.plugins.module_utils._model_repository import (
     source_key,
+    write_json,
 )
 from ansible_collections.inferops.triton.plugins.module_utils._onnx_signature import (
     SignatureError,
@@ -74,12 +75,7 @@ def _load_passed(path):
 
 def _save_passed(path, passed):
     try:
-        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-        tmp = f"{path}.tmp.{os.getpid()}"
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
-                  encoding="utf-8") as handle:
-            json.dump(sorted(passed), handle)
-        os.replace(tmp, path)
+        write_json(path, sorted(passed))
     except OSError:  # a cache that cannot be written only costs the next run a check
         pass
 

@@ -88,14 +88,19 @@ class DigestCache:
     def save(self) -> None:
         if not self.path or not self.dirty:
             return
-        kept = {path: entry for path, entry in self.entries.items() if os.path.exists(path)}
-        os.makedirs(os.path.dirname(self.path) or ".", mode=0o755, exist_ok=True)
-        tmp = f"{self.path}.tmp.{os.getpid()}"
-        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
-                  encoding="utf-8") as handle:
-            json.dump(kept, handle, sort_keys=True)
-        os.replace(tmp, self.path)
+        write_json(self.path, {path: entry for path, entry in self.entries.items()
+                               if os.path.exists(path)})
         self.dirty = False
+
+
+def write_json(path: str, data) -> None:
+    """``data`` as JSON at ``path`` (0600, its directory made), replaced atomically."""
+    os.makedirs(os.path.dirname(path) or ".", mode=0o755, exist_ok=True)
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
+              encoding="utf-8") as handle:
+        json.dump(data, handle, sort_keys=True)
+    os.replace(tmp, path)
 
 
 def _read_text(path: str) -> str | None:
