@@ -20,6 +20,11 @@ Then the same two site.yml no-ops again with the optional fact cache that ansibl
 describes (jsonfile, in a temporary directory, warmed by one run): the pre-flight then asks
 no host for facts it already has, and (a) and (b) are printed for that too.
 
+Last, the lab's floor: a play of nothing but ``ansible.builtin.ping`` (the cheapest module
+there is), as many per host as site.yml's no-op runs modules on a host (counted from the
+SSH commands of a -vvv no-op on one node), on 4 nodes and on 1 node. No site.yml that asks
+its hosts that many times can do better than those ratios on this machine.
+
 The lab's nodes are containers on the controller's machine, so the nodes' work and the
 controller's share its cores, where a real fleet's hosts each have their own. For each
 kind of run the script also prints how busy the machine's CPUs were (from /proc/stat) and
@@ -58,6 +63,17 @@ FACTS_PLAY = """---
       inferops.triton.rocm_facts:
 """
 TARGET_FACTS, TARGET_SCALE = 3.0, 1.6
+
+
+def ping_play(calls: int) -> str:
+    """A play of ``calls`` ping tasks on every node: module calls and nothing else."""
+    tasks = "".join(f"    - name: Module call {n}\n      ansible.builtin.ping:\n"
+                    for n in range(1, calls + 1))
+    return ("---\n- name: As many module calls per host as site.yml's no-op, each the cheapest\n"
+            "  hosts: triton_nodes\n  gather_facts: false\n  tasks:\n" + tasks)
+
+
+SSH_EXEC = re.compile(r"^<[^>]+> SSH: EXEC ", re.M)
 RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -156,6 +172,16 @@ def main() -> int:
                                                           "benchmark")
             cached1, cached1_all, cached1_cpu = median_of(args.repeat, "site.yml", "--skip-tags",
                                                           "benchmark", "--limit", hosts[0])
+            EXTRA_ENV.clear()
+            # The floor: the same number of module calls per host, each a ping.
+            _wall, out = playbook("site.yml", "--skip-tags", "benchmark", "--limit", hosts[0],
+                                  "-vvv")
+            calls = len(SSH_EXEC.findall(out))
+            pings = Path(tmp, "ping.yml")
+            pings.write_text(ping_play(calls))
+            noop(str(pings))
+            ping4, ping4_all, ping4_cpu = median_of(args.repeat, str(pings))
+            ping1, ping1_all, ping1_cpu = median_of(args.repeat, str(pings), "--limit", hosts[0])
     finally:
         if not args.keep_fleet:
             fleet.down(4)
@@ -168,6 +194,11 @@ def main() -> int:
     print(f"site.yml no-op, 4 nodes: {cached4:.2f} s (runs {runs(cached4_all)}; {cached4_cpu})")
     print(f"site.yml no-op, 1 node: {cached1:.2f} s (runs {runs(cached1_all)}; {cached1_cpu})")
     ratios(", fact cache", cached4, facts4, cached1)
+    print(f"the lab's floor: {calls} pings per host, as many module calls as site.yml's no-op:")
+    print(f"{calls} pings, 4 nodes: {ping4:.2f} s (runs {runs(ping4_all)}; {ping4_cpu})")
+    print(f"{calls} pings, 1 node: {ping1:.2f} s (runs {runs(ping1_all)}; {ping1_cpu})")
+    print(f"(a floor) {calls} pings / facts-only play, 4 nodes: {ping4 / facts4:.2f}")
+    print(f"(b floor) {calls} pings, 4 nodes / 1 node: {ping4 / ping1:.2f}")
     return 0
 
 

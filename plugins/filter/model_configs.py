@@ -63,7 +63,17 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.inferops.triton.plugins.module_utils._model_config import (
     ModelConfigError,
     render_model_configs,
+    schema,
 )
+
+# Triton's schema (protobuf and model_config_pb2, about 45 ms) loads with this file rather
+# than on first use, so that the preload callback, which loads this collection's filters in
+# ansible-playbook itself, leaves every forked worker that validates a host's models with it
+# loaded. A controller without it learns so from the filter's error.
+try:
+    schema()
+except ModelConfigError:
+    pass
 
 
 def model_configs(models, default_backend="", flavour="rocm", gpus=None, repository_paths=()):

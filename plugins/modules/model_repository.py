@@ -135,7 +135,6 @@ import os
 import pwd
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import open_url
 
 from ansible_collections.inferops.triton.plugins.module_utils._model_repository import (
     MODEL_FILE,
@@ -173,6 +172,10 @@ def main():
     params = module.params
 
     def fetch(url):
+        # Imported here: only a download on the host needs it (urllib, email, ssl: about
+        # 20 ms of every call on a host otherwise). AnsiballZ still ships it.
+        from ansible.module_utils.urls import open_url
+
         return contextlib.closing(open_url(url, validate_certs=params["validate_certs"],
                                            timeout=params["timeout"]))
 

@@ -24,9 +24,16 @@ def listed(*args):
     return proc.stdout
 
 
+def split_plays(text):
+    """(the pre-flight's listing, the deploy play's listing)."""
+    preflight, deploy = text.split("  play #2 ", 1)
+    return preflight, deploy
+
+
 def roles_in(text):
-    """The roles whose own tasks are listed (not only their argument check), and whether the
-    included ones (rocm, benchmark) would be included."""
+    """The roles whose own tasks the deploy play lists (not only their argument check), and
+    whether the included ones (rocm, benchmark) would be included."""
+    text = split_plays(text)[1]
     found = set(re.findall(r"inferops\.triton\.(\w+) : (?!Validating arguments)", text))
     if "ROCm and the amdgpu driver (rocm_enabled)" in text:
         found.add("rocm")
@@ -47,10 +54,26 @@ def roles_in(text):
 def test_each_stage_runs_its_roles_after_the_pre_flight(tags, expected):
     out = listed("--tags", tags)
     assert roles_in(out) == expected
-    for check in ("Gather the minimal facts", "Validate the model repository input",
-                  "Validate the server settings against each host's GPUs"):
-        assert check in out
+    preflight = split_plays(out)[0]
+    for check in ("Gather the minimal facts",
+                  "inferops.triton.model_repository : Validating arguments against arg spec "
+                  "'validate'",
+                  "inferops.triton.model_repository : Validate the model configurations",
+                  "inferops.triton.triton_server : Validating arguments against arg spec "
+                  "'validate'",
+                  "inferops.triton.triton_server : Check the servers this host would run"):
+        assert check in preflight
 
 
 def test_skipping_the_benchmark_leaves_the_rest():
     assert roles_in(listed("--skip-tags", "benchmark")) == set(ROLES) - {"benchmark"}
+
+
+def test_each_argument_spec_is_checked_once_per_host():
+    """model_repository's and triton_server's specs are checked in the pre-flight ('validate'
+    is the same spec as 'main'), so the deploy play does not check them again; the other
+    roles check theirs where they start."""
+    preflight, deploy = split_plays(listed("--skip-tags", "benchmark"))
+    checked = re.compile(r"inferops\.triton\.(\w+) : Validating arguments against arg spec")
+    assert set(checked.findall(preflight)) == {"model_repository", "triton_server"}
+    assert set(checked.findall(deploy)) == {"docker_engine", "triton_image"}
