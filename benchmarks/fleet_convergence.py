@@ -6,8 +6,9 @@ by site.yml, it times (the median of --repeat runs each, after one warm-up run):
 
 - site: ``ansible-playbook site.yml --skip-tags benchmark`` on the four converged nodes -
   the pre-flight (facts, rocm_facts, model and server validation), docker_engine,
-  triton_image, model_repository and triton_server with its gate (a zero inference per
-  model), nothing changed (the run fails if anything did);
+  triton_image, model_repository and triton_server with its gate (readiness and each
+  model's state; the zero inferences follow a change only), nothing changed (the run
+  fails if anything did);
 - facts: a play that only gathers the same facts on the same nodes (gather_subset min and
   rocm_facts);
 - site on one node: the same no-op with ``--limit inferops-fleet-node1``.

@@ -530,9 +530,10 @@ def wait_until_settled(client, models, wait, clock=time.monotonic, sleep=time.sl
 
 
 def server_info(client, models=(), smoke=False, wait=0, clock=time.monotonic,
-                sleep=time.sleep):
+                sleep=time.sleep, configs=True):
     """Everything the module returns, from one pass over the server (after waiting up
-    to ``wait`` seconds for it to settle)."""
+    to ``wait`` seconds for it to settle). ``configs=False`` reads the served configs
+    only for the zero inferences (``smoke``), as a gate that shows none of them does."""
     models = list(models or [])
     start = clock()
     if wait > 0:
@@ -566,7 +567,7 @@ def server_info(client, models=(), smoke=False, wait=0, clock=time.monotonic,
     names = models_of_interest(index, models)
     result["unavailable"] = unavailable(index, names)
     ready = ready_models(index)
-    for name in names:
+    for name in names if configs or smoke else ():
         if name not in ready:
             continue
         try:

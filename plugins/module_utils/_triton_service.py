@@ -482,6 +482,14 @@ def journal_errors(text: str, limit: int = 8) -> list:
     return list(dict.fromkeys(found))[:limit]
 
 
+def gate_settings(settings: dict, changed: bool) -> dict:
+    """The settings :func:`gate` runs with after a call that ``changed`` something or not:
+    the zero inference (``gate_smoke``) only after a change, unless ``gate_smoke_unchanged``
+    asks for it on an unchanged server too."""
+    smoke = settings["gate_smoke"] and (changed or settings.get("gate_smoke_unchanged", True))
+    return dict(settings, gate_smoke=bool(smoke))
+
+
 def gate(settings: dict, instance: dict, transport=None) -> dict:
     """The readiness gate of one server, asked from its host: ``triton_server_info``'s
     answer (``wait``, ``smoke`` from ``gate_wait``, ``gate_smoke``) for the models of
@@ -491,7 +499,8 @@ def gate(settings: dict, instance: dict, transport=None) -> dict:
                if settings.get("restricted_apis") else {})
     client = TritonClient(url, "", headers, 10, transport)
     names = [m["name"] for m in settings.get("models") or [] if isinstance(m, dict)]
-    info = server_info(client, names, settings["gate_smoke"], settings["gate_wait"])
+    info = server_info(client, names, settings["gate_smoke"], settings["gate_wait"],
+                       configs=False)
     return {"unit": instance["unit"], "url": url, **info}
 
 

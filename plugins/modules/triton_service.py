@@ -199,6 +199,17 @@ options:
     description: Send each model a zero inference as part of the gate.
     type: bool
     default: true
+  gate_smoke_unchanged:
+    description:
+      - With O(gate_smoke), send the zero inference also when this call changed nothing
+        (no file written or removed, no unit enabled, started or restarted).
+      - V(false) gates an unchanged server on readiness and its models' states only, as a
+        no-op run on a production fleet would, where an inference per model per server on
+        every run competes with the traffic it serves. The caller says V(true) when
+        something the server serves changed without this call changing (a model repository
+        that Triton polls).
+    type: bool
+    default: true
 extends_documentation_fragment:
   - inferops.triton.attributes
 requirements:
@@ -340,6 +351,7 @@ SPEC = dict(
     gate=dict(type="bool", default=False),
     gate_wait=dict(type="int", default=300),
     gate_smoke=dict(type="bool", default=True),
+    gate_smoke_unchanged=dict(type="bool", default=True),
 )
 
 
@@ -422,7 +434,8 @@ class TritonService:
                 if rc != 0:
                     self.failed_start(unit, err)
         if params["gate"] and not self.check:
-            result["gate"] = [svc.gate(params, instance) for instance in rendered["instances"]]
+            settings = svc.gate_settings(params, result["changed"])
+            result["gate"] = [svc.gate(settings, instance) for instance in rendered["instances"]]
             result["gate_failures"] = [line for entry in result["gate"]
                                        for line in svc.gate_failures(entry)]
         self.module.exit_json(**result)

@@ -90,7 +90,7 @@ def test_docker_kill_brings_the_server_back_and_the_gate_passes(node):
     out = converge(node, "-v")
     assert recap(out)["changed"] == 0, out[-3000:]
     # the gate ran in triton_service's call, and passed
-    assert "then gate each on readiness and a zero inference" in out
+    assert "then gate each (ready, its models READY, a zero inference after a change)" in out
     assert "gate_failures: []" in out and "url: http://127.0.0.1:8000" in out
 
 

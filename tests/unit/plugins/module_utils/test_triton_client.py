@@ -726,6 +726,37 @@ def test_triton_service_gates_the_replayed_server_and_names_what_failed(replay):
             "triton-server.service: model broken is UNAVAILABLE: " + BROKEN_REASON]
 
 
+def test_an_unchanged_server_is_gated_without_the_zero_inference(replay):
+    """After a call that changed nothing, the gate asks readiness and each model's state but
+    sends no inference (unless gate_smoke_unchanged); after a change it sends one per model."""
+    from ansible_collections.inferops.triton.plugins.module_utils import _triton_service as svc
+
+    profile, url = replay
+    if profile != "main":
+        pytest.skip("the main replay serves the model a zero inference reaches")
+    instance = {"unit": "triton-server.service", "ports": {"http": int(url.rsplit(":", 1)[1])}}
+    params = {"bind_address": "0.0.0.0", "models": [{"name": "resnet50"}],
+              "restricted_apis": [], "restricted_key": "", "restricted_value": "",
+              "gate_smoke": True, "gate_smoke_unchanged": False, "gate_wait": 0}
+
+    def inferences(what="/infer"):
+        return [path for _m, path, _s, _b in Replay.seen if path.endswith(what)]
+
+    Replay.seen.clear()
+    quiet = svc.gate(svc.gate_settings(params, changed=False), instance)
+    assert quiet["ready"] is True and quiet["smoke"] == {} and inferences() == []
+    assert inferences("/config") == [] and quiet["configs"] == {}  # read for a smoke only
+    assert svc.gate_failures(quiet) == []
+    for changed, unchanged in ((True, False), (False, True)):
+        Replay.seen.clear()
+        entry = svc.gate(svc.gate_settings(dict(params, gate_smoke_unchanged=unchanged),
+                                           changed), instance)
+        assert entry["smoke"]["resnet50"]["ok"] is True
+        assert inferences() == ["/v2/models/resnet50/infer"]
+        assert inferences("/config") == ["/v2/models/resnet50/config"]
+    assert svc.gate_settings(dict(params, gate_smoke=False), True)["gate_smoke"] is False
+
+
 def test_gate_failures_name_a_failed_zero_inference_and_the_last_error():
     from ansible_collections.inferops.triton.plugins.module_utils._triton_service import (
         gate_failures,
