@@ -210,6 +210,38 @@ def _file_diff(path: str, saved: str | None = None, meta: dict | None = None) ->
             "after": shown(saved and read_text(saved), meta and meta["mode"])}
 
 
+def failed_repositories(repo: str) -> list:
+    """The failed repositories earlier restores moved aside (``<repo>.failed-<UTC time>``,
+    directories, not links), newest first."""
+    parent, base = os.path.split(repo.rstrip("/"))
+    pattern = re.compile(re.escape(base) + r"\.failed-\d{8}T\d{6}Z")
+    try:
+        names = os.listdir(parent or ".")
+    except FileNotFoundError:
+        return []
+    paths = [os.path.join(parent, n) for n in names if pattern.fullmatch(n)]
+    return sorted((p for p in paths if os.path.isdir(p) and not os.path.islink(p)),
+                  reverse=True)
+
+
+def served_at(point: str, manifest: dict) -> list:
+    """Each unit of the point with the URL its wait helper asks for readiness - where the
+    restored version answers, whatever ports the failed one had: a single server's from the
+    unit's ``ExecStartPost``, an instance's from ``TRITON_URL`` in its ``.conf``. The URL is
+    None when the saved files do not say (they were not written by triton_service)."""
+    saved = {os.path.basename(path): saved_copy(point, path) for path in manifest["files"]}
+    out = []
+    for unit in manifest["units"]:
+        stem = unit[:-len(".service")]
+        if "@" in stem:
+            text, pattern = read_text(saved.get(f"{stem}.conf", "")), r"^TRITON_URL=(\S+)$"
+        else:
+            text, pattern = read_text(saved.get(unit, "")), r"^ExecStartPost=\S+ (\S+) \$MAINPID$"
+        match = re.search(pattern, text or "", re.M)
+        out.append({"unit": unit, "url": match.group(1) if match else None})
+    return out
+
+
 def restore(params: dict, run, check: bool, diff: bool, files: list, now) -> dict:
     name, point = params["name"], params["path"]
     manifest = load_manifest(point)
@@ -238,14 +270,23 @@ def restore(params: dict, run, check: bool, diff: bool, files: list, now) -> dic
     swap = bool(repo) and os.path.isdir(snapshot) and listing(repo) != listing(snapshot)
     failed = f"{repo}.failed-{now.strftime('%Y%m%dT%H%M%SZ')}" \
         if swap and os.path.lexists(repo) else None
+    # The newest keep_failed of them stay (this restore's among them), for a look at what
+    # failed; older ones go, or each failed rollout would leave a repository behind.
+    aside = sorted(set(failed_repositories(repo) + [failed]) - {None}, reverse=True) \
+        if repo else []
+    prune = aside[params.get("keep_failed", 3):]
     changed = bool(write or remove or stop or retag or swap)
     restart = list(manifest["units"]) if changed else [
         unit for unit in manifest["units"]
         if run(["systemctl", "is-active", unit])[1].strip() != "active"]
-    result = {"changed": changed or bool(restart), "path": point, "image_ref": ref,
+    result = {"changed": changed or bool(restart or prune), "path": point, "image_ref": ref,
               "image_id": image, "restored_files": write, "removed_files": remove,
               "stopped": stop, "retagged": retag, "restarted": restart,
-              "failed_repository": failed}
+              "failed_repository": failed, "pruned_repositories": prune,
+              "instances": served_at(point, manifest),
+              # what the restored repository serves, when the restore puts one back
+              "models": sorted(entry for entry in os.listdir(snapshot)
+                               if os.path.isdir(os.path.join(snapshot, entry))) if swap else None}
     if diff:
         result["diff"] = [_file_diff(path, saved_copy(point, path), manifest["files"][path])
                           for path in write] + [_file_diff(path) for path in remove]
@@ -263,6 +304,8 @@ def restore(params: dict, run, check: bool, diff: bool, files: list, now) -> dic
         if failed:
             os.rename(repo, failed)
         os.rename(snapshot, repo)
+    for path in prune:
+        shutil.rmtree(path)
     if changed:
         _command(run, "systemctl", "daemon-reload")
         if manifest["units"]:
@@ -307,6 +350,9 @@ def rollback(params: dict, run, check_mode: bool = False, diff: bool = False,
                             "rollback point outside the repository")
     if repo and _inside(repo, point):
         raise RollbackError(f"model_repository: {repo!r} is inside path {point!r}")
+    if params.get("keep_failed", 3) < 0:
+        raise RollbackError(f"keep_failed: {params['keep_failed']} is negative; give how many "
+                            "failed repositories to keep (0 or more)")
     if repo and params["state"] == "present" and not os.path.isdir(repo):
         raise RollbackError(f"model_repository: {repo!r} is not a directory; leave "
                             "model_repository out when the host has none")

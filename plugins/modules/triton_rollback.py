@@ -21,8 +21,8 @@ description:
   - The repository copy costs no space - M(inferops.triton.model_repository) replaces files
     by rename, so the saved inodes live on. It must be on the filesystem of I(path). A
     restore moves the failed repository aside to C(<model_repository>.failed-<UTC time>)
-    and moves the copy into place, which uses it up; the files part of the point stays,
-    so a second restore changes nothing.
+    (keeping the newest I(keep_failed) of those) and moves the copy into place, which uses
+    it up; the files part of the point stays, so a second restore changes nothing.
   - Saving when the point already matches the host changes nothing; otherwise the point
     is written beside I(path) and renamed over it. On a host where the service was never
     deployed the point is empty, and restoring it stops, disables and removes the service.
@@ -60,6 +60,14 @@ options:
     description: Tag that keeps the saved image, on the repository of the unit's image reference.
     type: str
     default: rollback
+  keep_failed:
+    description:
+      - With I(state=restored), how many failed model repositories moved aside
+        (C(<model_repository>.failed-<UTC time>)) to keep, newest first, this restore's
+        among them; older ones are deleted, so that failed rollouts do not fill the disk.
+      - V(0) keeps none, not even the one this restore moves aside.
+    type: int
+    default: 3
   config_dir:
     description: Directory of the service's C(.env) and C(.conf) files (for tests).
     type: path
@@ -172,6 +180,28 @@ failed_repository:
   type: str
   returned: when state is restored
   sample: /var/lib/inferops-triton/models.failed-20260301T120000Z
+instances:
+  description:
+    - Each unit of the point with the URL it answers on once restored (its wait helper's),
+      for gating the old version; C(url) is null when the saved files do not say.
+  type: list
+  elements: dict
+  returned: when state is restored
+  sample: [{unit: triton-server.service, url: "http://127.0.0.1:8000"}]
+models:
+  description:
+    - The models (directories) of the model repository the restore puts back (or would),
+      or null when it puts none back.
+  type: list
+  elements: str
+  returned: when state is restored
+  sample: [resnet50]
+pruned_repositories:
+  description: Older failed repositories deleted past I(keep_failed) (or that would be).
+  type: list
+  elements: str
+  returned: when state is restored
+  sample: [/var/lib/inferops-triton/models.failed-20260201T090000Z]
 removed_tag:
   description: The image tag removed (or that would be), or null.
   type: str
@@ -193,6 +223,7 @@ SPEC = dict(
     model_repository=dict(type="path"),
     state=dict(type="str", default="present", choices=["present", "restored", "absent"]),
     image_tag=dict(type="str", default="rollback"),
+    keep_failed=dict(type="int", default=3),
     config_dir=dict(type="path", default=svc.CONFIG_DIR),
     unit_dir=dict(type="path", default=svc.UNIT_DIR),
 )

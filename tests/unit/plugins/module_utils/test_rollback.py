@@ -454,3 +454,93 @@ def test_restore_refuses_another_services_point_or_repository(host):
     with pytest.raises(rb.RollbackError, match=f"model_repository: '{host.root}/elsewhere', "
                                                "but the rollback point"):
         go(host, runner(), state="restored", model_repository=f"{host.root}/elsewhere")
+
+
+# --- failed repositories moved aside ------------------------------------------------------
+
+
+def test_restores_keep_the_newest_failed_repositories_and_delete_older_ones(host):
+    """Each failed rollout moves a repository aside; past keep_failed the oldest go (real
+    directories under tmp_path; names that only look alike, and links, are left alone)."""
+    deploy(host)
+    go(host, runner(ref_id=OLD_ID), model_repository=str(host.models))
+    older = [host.root / f"models.failed-2026020{day}T090000Z" for day in (1, 2, 3, 4)]
+    for path in older:
+        (path / "resnet50").mkdir(parents=True)
+    strangers = [host.root / "models.failed-yesterday", host.root / "other.failed-20260101T000000Z"]
+    for path in strangers:
+        path.mkdir()
+    (host.root / "models.failed-20250101T000000Z").symlink_to(strangers[0])
+    replace_by_rename(host.models / "resnet50/1/model.onnx", b"onnx v2")
+    before = sorted(p.name for p in host.root.iterdir())
+    checked = go(host, runner(ref_id=OLD_ID), check=True, state="restored")
+    # keep_failed 3: this restore's and the two newest before it stay
+    assert checked["pruned_repositories"] == [str(older[1]), str(older[0])]
+    assert sorted(p.name for p in host.root.iterdir()) == before  # check mode deletes nothing
+
+    result = go(host, runner(ref_id=OLD_ID), state="restored")
+    new = host.root / "models.failed-20260301T120000Z"
+    assert result["failed_repository"] == str(new)
+    assert result["pruned_repositories"] == [str(older[1]), str(older[0])]
+    assert new.is_dir() and older[3].is_dir() and older[2].is_dir()
+    assert not older[1].exists() and not older[0].exists()
+    assert all(path.is_dir() for path in strangers)
+    assert (host.root / "models.failed-20250101T000000Z").is_symlink()
+    # the kept ones stay on the next restore, which changes nothing
+    again = go(host, runner(ref_id=OLD_ID), state="restored")
+    assert again["changed"] is False and again["pruned_repositories"] == []
+
+
+def test_keep_failed_0_keeps_not_even_this_restores_repository(host):
+    deploy(host)
+    go(host, runner(ref_id=OLD_ID), model_repository=str(host.models))
+    replace_by_rename(host.models / "resnet50/1/model.onnx", b"onnx v2")
+    result = go(host, runner(ref_id=OLD_ID), state="restored", keep_failed=0)
+    new = host.root / "models.failed-20260301T120000Z"
+    assert result["pruned_repositories"] == [str(new)] and not new.exists()
+    assert (host.models / "resnet50/1/model.onnx").read_bytes() == b"onnx v1"
+
+
+def test_a_negative_keep_failed_is_refused_before_anything_changes(host):
+    deploy(host)
+    go(host, runner(ref_id=OLD_ID), model_repository=str(host.models))
+    replace_by_rename(host.models / "resnet50/1/model.onnx", b"onnx v2")
+    with pytest.raises(rb.RollbackError, match=r"keep_failed: -1 is negative"):
+        go(host, runner(ref_id=OLD_ID), state="restored", keep_failed=-1)
+    assert (host.models / "resnet50/1/model.onnx").read_bytes() == b"onnx v2"
+
+
+# --- what the old version is gated on ------------------------------------------------------
+
+
+def test_restore_says_where_the_old_version_answers_not_the_new_ones_ports(host):
+    """A new version on other ports (one server on 9000 instead of one per GPU from 8000):
+    the rollback gate must ask the restored instances where their wait helper asks."""
+    deploy(host, gpu_mode="per_gpu", gpu_indices=[0, 1], bind_address="10.0.0.5")
+    go(host, runner(ref_id=OLD_ID))
+    deploy(host, http_port=9000, image_id=NEW_ID)
+    for check in (True, False):
+        result = go(host, runner(ref_id=OLD_ID), check=check, state="restored")
+        assert result["instances"] == [
+            {"unit": "triton-server@0.service", "url": "http://10.0.0.5:8000"},
+            {"unit": "triton-server@1.service", "url": "http://10.0.0.5:8010"}]
+    deploy(host)  # one server on 8000, saved, then moved to 9000
+    go(host, runner(ref_id=OLD_ID, tag_id=OLD_ID))
+    deploy(host, http_port=9000)
+    result = go(host, runner(ref_id=OLD_ID), state="restored")
+    assert result["instances"] == [{"unit": "triton-server.service",
+                                    "url": "http://127.0.0.1:8000"}]
+
+
+def test_restore_says_which_models_the_put_back_repository_serves(host):
+    """A rollout that adds a model: the old version serves the old repository's models, so
+    its gate must not wait for the new one."""
+    deploy(host)
+    go(host, runner(ref_id=OLD_ID), model_repository=str(host.models))
+    (host.models / "densenet" / "1").mkdir(parents=True)
+    (host.models / "densenet" / "config.pbtxt").write_text('name: "densenet"\n')
+    result = go(host, runner(ref_id=OLD_ID), state="restored")
+    assert result["models"] == ["resnet50"]
+    assert sorted(p.name for p in host.models.iterdir()) == ["resnet50"]
+    # nothing put back (the repository is the point's): the caller's own list stands
+    assert go(host, runner(ref_id=OLD_ID), state="restored")["models"] is None
