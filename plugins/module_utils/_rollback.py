@@ -21,6 +21,8 @@ from ansible_collections.inferops.triton.plugins.module_utils import _triton_ser
 from ansible_collections.inferops.triton.plugins.module_utils._image import file_sha256 as sha256
 
 DEFAULT_ROOT = "/var/lib/inferops-triton/rollback"
+# Failed model repositories a restore leaves moved aside (keep_failed's default).
+KEEP_FAILED = 3
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _IMAGE_LINE = re.compile(r"^# image: (\S+)(?: (\S+))?\s*$")
 
@@ -212,7 +214,7 @@ def _file_diff(path: str, saved: str | None = None, meta: dict | None = None) ->
 
 def failed_repositories(repo: str) -> list:
     """The failed repositories earlier restores moved aside (``<repo>.failed-<UTC time>``,
-    directories, not links), newest first."""
+    directories, not links)."""
     parent, base = os.path.split(repo.rstrip("/"))
     pattern = re.compile(re.escape(base) + r"\.failed-\d{8}T\d{6}Z")
     try:
@@ -220,8 +222,7 @@ def failed_repositories(repo: str) -> list:
     except FileNotFoundError:
         return []
     paths = [os.path.join(parent, n) for n in names if pattern.fullmatch(n)]
-    return sorted((p for p in paths if os.path.isdir(p) and not os.path.islink(p)),
-                  reverse=True)
+    return [p for p in paths if os.path.isdir(p) and not os.path.islink(p)]
 
 
 def served_at(point: str, manifest: dict) -> list:
@@ -272,9 +273,8 @@ def restore(params: dict, run, check: bool, diff: bool, files: list, now) -> dic
         if swap and os.path.lexists(repo) else None
     # The newest keep_failed of them stay (this restore's among them), for a look at what
     # failed; older ones go, or each failed rollout would leave a repository behind.
-    aside = sorted(set(failed_repositories(repo) + [failed]) - {None}, reverse=True) \
-        if repo else []
-    prune = aside[params.get("keep_failed", 3):]
+    aside = sorted({*failed_repositories(repo), failed} - {None}, reverse=True) if repo else []
+    prune = aside[params["keep_failed"]:]
     changed = bool(write or remove or stop or retag or swap)
     restart = list(manifest["units"]) if changed else [
         unit for unit in manifest["units"]
@@ -344,13 +344,14 @@ def rollback(params: dict, run, check_mode: bool = False, diff: bool = False,
         raise RollbackError(f"name: {name!r} is not a service name (letters, digits, '_', "
                             "'.', '-'; no '@')")
     point = params.get("path") or os.path.join(DEFAULT_ROOT, name)
-    params = dict(params, path=point, model_repository=repo)
+    params = dict(params, path=point, model_repository=repo,
+                  keep_failed=params.get("keep_failed", KEEP_FAILED))
     if repo and _inside(point, repo):
         raise RollbackError(f"path: {point!r} is inside model_repository {repo!r}; keep the "
                             "rollback point outside the repository")
     if repo and _inside(repo, point):
         raise RollbackError(f"model_repository: {repo!r} is inside path {point!r}")
-    if params.get("keep_failed", 3) < 0:
+    if params["keep_failed"] < 0:
         raise RollbackError(f"keep_failed: {params['keep_failed']} is negative; give how many "
                             "failed repositories to keep (0 or more)")
     if repo and params["state"] == "present" and not os.path.isdir(repo):

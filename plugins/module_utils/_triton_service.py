@@ -486,7 +486,7 @@ def gate_settings(settings: dict, changed: bool) -> dict:
     """The settings :func:`gate` runs with after a call that ``changed`` something or not:
     the zero inference (``gate_smoke``) only after a change, unless ``gate_smoke_unchanged``
     asks for it on an unchanged server too."""
-    smoke = settings["gate_smoke"] and (changed or settings.get("gate_smoke_unchanged", True))
+    smoke = settings["gate_smoke"] and (changed or settings["gate_smoke_unchanged"])
     return dict(settings, gate_smoke=bool(smoke))
 
 

@@ -213,6 +213,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.inferops.triton.plugins.module_utils import _triton_service as svc
 from ansible_collections.inferops.triton.plugins.module_utils._rollback import (
+    KEEP_FAILED,
     RollbackError,
     rollback,
 )
@@ -223,7 +224,7 @@ SPEC = dict(
     model_repository=dict(type="path"),
     state=dict(type="str", default="present", choices=["present", "restored", "absent"]),
     image_tag=dict(type="str", default="rollback"),
-    keep_failed=dict(type="int", default=3),
+    keep_failed=dict(type="int", default=KEEP_FAILED),
     config_dir=dict(type="path", default=svc.CONFIG_DIR),
     unit_dir=dict(type="path", default=svc.UNIT_DIR),
 )
