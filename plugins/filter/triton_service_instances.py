@@ -53,7 +53,7 @@ DEFAULTS = {
     "grpc_port": 8001, "metrics_port": 8002, "port_step": 10, "bind_address": "0.0.0.0",
     "shm_size": "1g", "gpu_mode": "none", "gpu_indices": [], "models": [], "env": {},
     "model_control_mode": "none", "load_models": ["*"], "strict_readiness": True,
-    "exit_on_error": True, "log_verbose": 0, "extra_args": [], "restricted_apis": [],
+    "exit_on_error": False, "log_verbose": 0, "extra_args": [], "restricted_apis": [],
     "restricted_key": "Triton-Admin-Key", "restricted_value": None, "start_timeout": 600,
     "stop_timeout": 60, "restart_max_delay": 120,
     "migraphx_cache_dir": "/var/cache/inferops-triton/migraphx",

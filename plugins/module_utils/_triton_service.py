@@ -27,6 +27,11 @@ CONFIG_DIR = "/etc/inferops-triton"
 UNIT_DIR = "/etc/systemd/system"
 WAIT_READY = "/usr/local/lib/inferops-triton/wait-ready"
 MODELS_IN_CONTAINER = "/models"
+# The container's command. AMD's image runs ENTRYPOINT ["/opt/rocm/rocm_entrypoint.sh"], which
+# sources its parts and then `exec "$@"` (docker/cpu_only/rocm_entrypoint.sh), so the command
+# after the image must be the program itself, as AMD's guide runs it: `<image> tritonserver
+# --model-repository=/models ...`. The CPU flavour's image has the same contract.
+SERVER_COMMAND = "tritonserver"
 CACHE_IN_CONTAINER = "/var/cache/migraphx"
 GPU_MODES = ("none", "all", "subset", "per_gpu")
 # systemd 254 added RestartSteps/RestartMaxDelaySec (exponential restart backoff).
@@ -248,8 +253,9 @@ def restricted_args(settings: dict) -> list:
 
 
 def server_args(settings: dict) -> list:
-    """tritonserver's arguments (after the image), the same for every instance."""
-    args = [f"--model-repository={MODELS_IN_CONTAINER}",
+    """The container's command after the image (tritonserver and its arguments), the same for
+    every instance."""
+    args = [SERVER_COMMAND, f"--model-repository={MODELS_IN_CONTAINER}",
             f"--model-control-mode={settings['model_control_mode']}"]
     if settings["model_control_mode"] == "explicit":
         args += [f"--load-model={model}" for model in settings.get("load_models") or []]

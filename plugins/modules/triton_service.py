@@ -133,9 +133,11 @@ options:
     type: bool
     default: true
   exit_on_error:
-    description: Triton's C(--exit-on-error).
+    description:
+      - Triton's C(--exit-on-error). Off, as in AMD's guide, so one model that fails to load
+        does not stop the others; the gate reports it.
     type: bool
-    default: true
+    default: false
   log_verbose:
     description: Triton's C(--log-verbose).
     type: int
@@ -336,7 +338,7 @@ SPEC = dict(
     model_control_mode=dict(type="str", default="none", choices=["none", "poll", "explicit"]),
     load_models=dict(type="list", elements="str", default=["*"]),
     strict_readiness=dict(type="bool", default=True),
-    exit_on_error=dict(type="bool", default=True),
+    exit_on_error=dict(type="bool", default=False),
     log_verbose=dict(type="int", default=0),
     extra_args=dict(type="list", elements="str", default=[]),
     restricted_apis=dict(type="list", elements="str", default=[], choices=[

@@ -24,6 +24,7 @@ from ansible_collections.inferops.triton.plugins.module_utils import _triton_ser
 from ansible_collections.inferops.triton.plugins.module_utils._rocm_facts import read_host
 
 KFD = Path(__file__).resolve().parents[3] / "fixtures" / "kfd"
+ROOT = Path(__file__).resolve().parents[4]
 MI210_UUIDS = ["GPU-1901ead3a2ecd4a6", "GPU-51276ac12ce05db3", "GPU-93bb3629c01aea1c",
                "GPU-4344e78b718814cd"]
 
@@ -280,9 +281,10 @@ def test_unit_runs_in_the_foreground_and_waits_for_readiness():
     args = exec_start(unit)
     assert args[:3] == ["/usr/bin/docker", "run", "--rm"]
     assert "-d" not in args and "--detach" not in args
+    # the command after the image starts with the program: AMD's entrypoint execs "$@"
     assert args[args.index("inferops/tritonserver:rocm") + 1:] == [
-        "--model-repository=/models", "--model-control-mode=explicit", "--load-model=*",
-        "--strict-readiness=true", "--exit-on-error=true", "--log-verbose=1"]
+        "tritonserver", "--model-repository=/models", "--model-control-mode=explicit",
+        "--load-model=*", "--strict-readiness=true", "--exit-on-error=true", "--log-verbose=1"]
 
 
 @pytest.mark.parametrize("text, version", [
@@ -435,3 +437,30 @@ def test_wait_ready_fails_at_once_when_the_server_process_is_gone(wait_ready):
     proc = wait_ready("starting", gone.pid)
     assert proc.returncode == 1 and time.monotonic() - started < 10
     assert "the server exited before it was ready" in proc.stderr
+
+
+def test_the_service_defaults_agree_wherever_they_are_written():
+    # The service's defaults are written in the module's spec, the pre-flight filter's copy,
+    # the role's defaults and its argument spec; they must say the same (exit_on_error was
+    # true in all but AMD's guide, which runs --exit-on-error=false).
+    import yaml
+
+    from ansible_collections.inferops.triton.plugins.filter.triton_service_instances import (
+        DEFAULTS,
+    )
+    from ansible_collections.inferops.triton.plugins.modules import triton_service
+
+    spec = yaml.safe_load(triton_service.DOCUMENTATION)["options"]
+    role = ROOT / "roles" / "triton_server"
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
+    options = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())[
+        "argument_specs"]["main"]["options"]
+    for key in ("exit_on_error", "strict_readiness", "log_verbose", "http_port",
+                "stop_timeout", "start_timeout"):
+        values = {spec[key].get("default"), DEFAULTS[key], defaults[f"triton_server_{key}"],
+                  options[f"triton_server_{key}"].get("default")}
+        assert len(values) == 1, (key, values)
+    assert DEFAULTS["exit_on_error"] is False
+    unit = svc.render_unit({**DEFAULTS, "image": "i"}, svc.instances(DEFAULTS, None)[0],
+                           False, False)
+    assert "--exit-on-error=false" in unit
