@@ -12,11 +12,12 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 MODEL := build/models/resnet50-v2.onnx
 
-.PHONY: help venv lab demo test unit lint sanity molecule integration clean build
+.PHONY: help venv lab demo test check unit conformance lint sanity molecule integration clean build
 
 help:
 	@echo "make demo    deploy and benchmark Triton on a local node (CPU flavour)"
-	@echo "make test    unit, lint, sanity, molecule and integration tests"
+	@echo "make test    unit, lint, sanity, conformance, molecule and integration tests"
+	@echo "make check   the edit loop: lint, unit and conformance tests (no lab)"
 	@echo "make clean   remove lab nodes and build output"
 
 # The controller venv, pinned; re-made when requirements change.
@@ -47,6 +48,13 @@ demo: venv $(MODEL)
 unit: venv
 	$(BIN)/pytest -q tests/unit
 
+# What the code takes from AMD's and Triton's files, checked against ../shared/upstream
+# (skipped, saying so, where it is absent) and AMD's own build.py --dryrun.
+conformance: venv
+	$(BIN)/pytest -q tests/conformance
+
+check: lint unit conformance
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/yamllint -s .
@@ -64,7 +72,7 @@ integration: lab
 	$(BIN)/pytest -q --durations=0 --durations-min=20 tests/integration
 
 # Lint first (seconds), then the lab, then tests that use it.
-test: lint sanity build lab unit molecule integration
+test: lint sanity build lab unit conformance molecule integration
 	@echo "make test: all stages passed"
 
 # The galaxy tarball, checked to hold no venv, caches, images, models or results.

@@ -49,6 +49,11 @@ def up(work: Path, builder: str, nodes: list[str]) -> dict:
     rocm_server_repo.make(work / "upstream", BASE_IMAGE)
     subprocess.run(["docker", "cp", str(work / "upstream"), f"{builder}:{SOURCE_IN_BUILDER}"],
                    check=True)
+    # The builder fetches what build.py clones from GitHub's stand-in, as a site would through
+    # a mirror (url.<base>.insteadOf).
+    config = rocm_server_repo.git_config(Path(SOURCE_IN_BUILDER))
+    node(builder, "git", "config", "--system", config["GIT_CONFIG_KEY_0"],
+         config["GIT_CONFIG_VALUE_0"])
     inventory = work / "inventory.yml"
     inventory.write_text(json.dumps({"all": {
         "vars": {"ansible_connection": "community.docker.docker"},
@@ -73,7 +78,6 @@ def converge(fleet: dict, *flags: str, hosts: str = "triton_nodes", **variables)
         "roles": [{"role": "inferops.triton.triton_image"}]}]))
     creds = fleet["creds"]
     values = {"triton_image_source": "build", "triton_image_source_url": SOURCE_IN_BUILDER,
-              "triton_image_gpu_targets": ["gfx942"],
               "triton_image_controller_cache": str(fleet["work"] / "cache"),
               "triton_image_registry": creds["address"],
               "triton_image_registry_ca_cert": str(ROOT / "build" / "registry" / "ca.crt"),

@@ -12,12 +12,18 @@ description:
     server repository at a branch, tag or commit, C(scripts/build_<distro>_rocm_<ver>_base.sh),
     then C(build.py --no-container-pull --enable-logging --enable-stats --enable-tracing
     --enable-rocm --enable-metrics --verbose --endpoint=grpc --endpoint=http
-    --backend=onnxruntime --linux-distro=<distro>) - and tags the result O(name).
+    --backend=onnxruntime --target-platform=linux --no-container-interactive
+    --linux-distro=<distro>) - and tags the result O(name). The two flags the guide does
+    not type let build.py run unattended and on Debian 12, whose C(/etc/os-release) has no
+    C(ID_LIKE) (build.py would otherwise target RHEL).
   - The image carries labels with the source URL, the resolved commit, the build.py
-    arguments, the ROCm release, the GPU targets and a hash of all of them. The ref is
-    resolved with C(git ls-remote), so a moved branch is seen, and the build runs only when
-    that hash differs from the label of the host's image - a changed argument rebuilds,
-    an unchanged one never does.
+    arguments, the ROCm release, the commits of what build.py clones by branch while it
+    builds (the onnxruntime backend, ONNX Runtime, MIGraphX, core, backend, common,
+    third_party) and a hash of all of them. Every ref is resolved with C(git ls-remote), so a
+    moved branch is seen, and the build runs only when that hash differs from the label of
+    the host's image - a changed argument or a moved branch rebuilds, an unchanged one never
+    does. A branch that moves while the build runs fails the task instead of labelling an
+    image whose content is uncertain.
   - The full build log stays on the host (O(log_path)); its tail comes back on failure.
     Builds take hours; run the task with C(async) and C(poll).
   - Check mode resolves the ref and reports whether a build would run, without fetching
@@ -120,11 +126,6 @@ options:
     type: list
     elements: str
     default: []
-  gpu_targets:
-    description: The gfx targets the build is for, recorded in the labels.
-    type: list
-    elements: str
-    default: []
   log_path:
     description: The build log on the host.
     type: path
@@ -139,7 +140,8 @@ options:
 extends_documentation_fragment:
   - inferops.triton.attributes
 requirements:
-  - git, bash, Python 3, the Docker CLI and a running Docker engine on the host
+  - git, bash, the Docker CLI and a running Docker engine on the host, and with O(source=build)
+    a Python 3 with the C(distro) and C(requests) packages, which build.py imports
 """
 
 EXAMPLES = r"""
@@ -148,7 +150,6 @@ EXAMPLES = r"""
     name: inferops/tritonserver:rocm7.2-ubuntu
     checkout_dir: /var/lib/inferops-triton/src/server
     log_path: /var/lib/inferops-triton/build.log
-    gpu_targets: [gfx942]
   async: 21600
   poll: 60
 
@@ -181,7 +182,7 @@ commit:
   returned: with O(source=build)
   sample: 0123456789abcdef0123456789abcdef01234567
 provenance:
-  description: The hash over source, commit, arguments, ROCm release and GPU targets.
+  description: The hash over source, commit, arguments, ROCm release and the cloned commits.
   type: str
   returned: with O(source=build) or O(source=cpu)
   sample: sha256:5d41402abc4b2a76b9719d911017c592
@@ -202,6 +203,12 @@ labels:
   description: The labels the image carries.
   type: dict
   returned: with O(source=build)
+clones:
+  description: What build.py clones by branch while it builds; each its URL, ref and commit.
+  type: dict
+  returned: with O(source=build)
+  sample: {onnxruntime: {url: https://github.com/ROCm/onnxruntime, ref: rocm7.2_internal_testing,
+                         commit: 0123456789abcdef0123456789abcdef01234567}}
 commands:
   description: The guide's build steps as run in O(checkout_dir).
   type: list
@@ -239,7 +246,7 @@ def make(module, run, docker):
         result = ensure_built(
             run, p["name"], p["source_url"], p["ref"], p["checkout_dir"],
             p["linux_distro"], p["rocm_version"], p["backends"], p["extra_args"],
-            p["gpu_targets"], p["log_path"], p["python"], module.check_mode, p["force"])
+            p["log_path"], p["python"], module.check_mode, p["force"])
         return result, "provenance"
     if p["source"] == "cpu":
         with open(p["context_archive"], "rb") as handle:
@@ -282,7 +289,6 @@ def main():
             rocm_version=dict(type="str", default="7.2"),
             backends=dict(type="list", elements="str", default=["onnxruntime"]),
             extra_args=dict(type="list", elements="str", default=[]),
-            gpu_targets=dict(type="list", elements="str", default=[]),
             log_path=dict(type="path"),
             python=dict(type="str", default="python3"),
             force=dict(type="bool", default=False),

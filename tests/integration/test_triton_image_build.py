@@ -22,7 +22,8 @@ import rocm_server_repo  # noqa: E402
 IMAGE = "inferops-test/tritonserver:build"
 GUIDE_ARGS = ("--no-container-pull --enable-logging --enable-stats --enable-tracing "
               "--enable-rocm --enable-metrics --verbose --endpoint=grpc --endpoint=http "
-              "--backend=onnxruntime --linux-distro=ubuntu")
+              "--backend=onnxruntime --target-platform=linux --no-container-interactive "
+              "--linux-distro=ubuntu")
 TOUCHED = [IMAGE, "inferops-test/tritonserver:role", "tritonserver:latest",
            "localhost/ubuntu24.04_rocm7.2", "localhost/debian12_rocm7.2"]
 
@@ -44,14 +45,15 @@ def build(repo, *flags, **options):
     """One task of the module on localhost; returns its result."""
     params = {"name": IMAGE, "source_url": str(repo / "upstream"),
               "checkout_dir": str(repo / "checkout"), "log_path": str(repo / "build.log"),
-              "gpu_targets": ["gfx942"], **options}
+              **options}
     playbook = repo / "play.yml"
     playbook.write_text(json.dumps([{
         "hosts": "localhost", "gather_facts": False,
         "tasks": [{"name": "Build", "inferops.triton.triton_image": params,
                    "register": "out"}]}]))
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+               **rocm_server_repo.git_config(repo / "upstream"))
     proc = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", "localhost,", "-c", "local",
          "-e", f"ansible_python_interpreter={ROOT / '.venv' / 'bin' / 'python'}",
@@ -81,7 +83,10 @@ def test_first_run_builds_with_the_guides_commands(repo):
     assert labels["org.inferops.triton.commit"] == upstream_head == result["commit"]
     assert labels["org.inferops.triton.provenance"] == result["provenance"]
     assert labels["org.inferops.triton.build-args"] == GUIDE_ARGS
-    assert labels["org.inferops.triton.gpu-targets"] == "gfx942"
+    # what build.py clones by branch, resolved through the lab's GitHub stand-in
+    assert len(result["clones"]) == 7 and "python_backend" not in result["clones"]
+    assert f"onnxruntime={result['clones']['onnxruntime']['commit']}" in \
+        labels["org.inferops.triton.clones"].split()
     assert "stand-in build.py: building tritonserver:latest" in (repo / "build.log").read_text()
 
 
@@ -121,6 +126,16 @@ def test_a_moved_branch_rebuilds_at_the_new_commit(repo):
     head = subprocess.run(["git", "-C", str(upstream), "rev-parse", "HEAD"],
                           capture_output=True, text=True, check=True).stdout.strip()
     assert result["commit"] == head
+
+
+def test_a_moved_branch_that_build_py_clones_rebuilds(repo):
+    rc, before = build(repo, backends=["onnxruntime", "python"])
+    assert rc == 0 and not before["changed"], before
+    commit = rocm_server_repo.move_clone(repo / "upstream", "onnxruntime")
+    rc, result = build(repo, "--check", backends=["onnxruntime", "python"])
+    assert rc == 0 and result["changed"], result
+    assert result["clones"]["onnxruntime"]["commit"] == commit
+    assert result["clones"]["migraphx"] == before["clones"]["migraphx"]
 
 
 def test_a_failing_build_returns_the_tail_of_its_log(repo):
@@ -181,9 +196,9 @@ def role(repo, *flags, pre_tasks=(), **variables):
             "msg": {"id": "{{ triton_image_id }}", "changed": "{{ triton_image_changed }}"}}}]}]))
     values = {"triton_image_name": "inferops-test/tritonserver", "triton_image_tag": "role",
               "triton_image_host_build_dir": str(repo / "role-build"),
-              "triton_image_source_url": str(repo / "upstream"),
-              "triton_image_gpu_targets": ["gfx942"], **variables}
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+              "triton_image_source_url": str(repo / "upstream"), **variables}
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+               **rocm_server_repo.git_config(repo / "upstream"))
     proc = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", "localhost,", "-c", "local",
          "-e", f"ansible_python_interpreter={ROOT / '.venv' / 'bin' / 'python'}",
@@ -208,18 +223,9 @@ def test_the_role_refuses_load_without_an_archive(repo):
     assert "triton_image_archive must name a docker save archive" in out
 
 
-def test_the_role_warns_when_the_hosts_gpus_are_not_among_the_build_targets(repo):
-    # rocm_facts reads a captured MI210 topology (gfx90a; tests/fixtures/kfd/SOURCE.md) as
-    # this host's GPUs; the image is built for gfx942 only.
-    facts = {"name": "Read the GPUs of a captured MI210 host",
-             "inferops.triton.rocm_facts": {
-                 "root": str(ROOT / "tests" / "fixtures" / "kfd" / "mi210-8gpu-xgmi")}}
-    rc, out = role(repo, pre_tasks=[facts], triton_image_source="build")
-    assert rc == 0, out[-3000:]
-    assert ("WARNING localhost: its GPUs are gfx90a but the image was built for gfx942 "
-            "(triton_image_gpu_targets); kernels for gfx90a are missing.") in " ".join(out.split())
-    rc, out = role(repo, pre_tasks=[facts], triton_image_source="build",
-                   triton_image_gpu_targets=["gfx90a", "gfx942"], triton_image_force_build=False)
-    assert rc == 0, out[-3000:]
-    assert "kernels for" not in out
-    docker("rmi", "inferops-test/tritonserver:role")
+def test_the_role_refuses_the_removed_gpu_targets_variable(repo):
+    # build.py offers no GPU target choice; a variable that only labelled the image misled.
+    rc, out = role(repo, triton_image_source="build", triton_image_gpu_targets=["gfx942"])
+    assert rc != 0
+    assert ("triton_image_gpu_targets is set to ['gfx942'], but it was removed: build.py "
+            "offers no GPU target choice") in " ".join(out.split())
