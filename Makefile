@@ -41,6 +41,7 @@ lab: venv $(MODEL)
 	$(BIN)/python lab/labctl.py engine
 	$(BIN)/python lab/labctl.py images
 	$(BIN)/python lab/aptrepo.py build --out build/aptrepo --kernel-headers "$$(uname -r)"
+	$(BIN)/python lab/rocm_standin.py images
 
 demo: venv $(MODEL)
 	$(BIN)/python lab/demo.py

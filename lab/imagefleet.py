@@ -5,8 +5,10 @@ benchmarks/image_distribution.py).
 Each host is a systemd node container with its own Docker engine
 (``inferops-lab/node:debian12-docker``); the registry is Debian's docker-registry over TLS
 with an htpasswd login (``labctl.registry_up``). The builder gets the stand-in of the ROCm
-server repository (``rocm_server_repo``) in its file system and the base image in its
-engine, so the role's from-source path builds there for real.
+server repository (``rocm_standin.repo``) in its file system and the base image in its
+engine, so the role's from-source path builds there for real: AMD's base script and build.py
+from the snapshot's repository (``rocm_standin.repo`` on a plain Debian base, since these tests
+are about distributing the image, not serving it).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import subprocess
 from pathlib import Path
 
 import labctl
-import rocm_server_repo
+import rocm_standin
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = "inferops-lab-registry"
@@ -46,12 +48,12 @@ def up(work: Path, builder: str, nodes: list[str]) -> dict:
                    check=True, capture_output=True)
     if save.wait() != 0:
         raise RuntimeError(f"docker save {BASE_IMAGE} failed")
-    rocm_server_repo.make(work / "upstream", BASE_IMAGE)
+    rocm_standin.repo(work / "upstream", BASE_IMAGE)
     subprocess.run(["docker", "cp", str(work / "upstream"), f"{builder}:{SOURCE_IN_BUILDER}"],
                    check=True)
     # The builder fetches what build.py clones from GitHub's stand-in, as a site would through
     # a mirror (url.<base>.insteadOf).
-    config = rocm_server_repo.git_config(Path(SOURCE_IN_BUILDER))
+    config = rocm_standin.git_config(Path(SOURCE_IN_BUILDER))
     node(builder, "git", "config", "--system", config["GIT_CONFIG_KEY_0"],
          config["GIT_CONFIG_VALUE_0"])
     inventory = work / "inventory.yml"

@@ -1,11 +1,13 @@
 """Fleet distribution of the server image, for real: three lab nodes (a builder and two
 nodes, each a systemd container with its own Docker engine) on the lab network, and a
 registry node serving Debian's docker-registry over TLS with an htpasswd login
-(lab/labctl.py registry). The builder builds the image once - the from-source path against
-the local stand-in of the ROCm server repository (GitHub is not reachable here) - and the
-two nodes get it from the registry, then through the controller with no registry at all.
+(lab/labctl.py registry). The builder builds the image once - the from-source path: AMD's
+base script and build.py from a git repository of AMD's snapshot (lab/rocm_standin.py; GitHub
+is not reachable here), its base Dockerfiles on a plain Debian since this image only travels -
+and the two nodes get it from the registry, then through the controller with no registry.
 
-Needs the lab (make lab): inferops-lab/node:debian12-docker and inferops-lab/debian:12.
+Needs the lab (make lab): inferops-lab/node:debian12-docker and inferops-lab/debian:12, and
+../shared/upstream.
 """
 
 import json
@@ -32,6 +34,9 @@ def image_id(name):
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
+    if not imagefleet.rocm_standin.SERVER_TARBALL.is_file():
+        pytest.skip(f"{imagefleet.rocm_standin.SERVER_TARBALL} is not here: the build path "
+                    "runs against AMD's own repository")
     fleet = imagefleet.up(tmp_path_factory.mktemp("fleet"), BUILDER, NODES)
     yield fleet
     imagefleet.down(fleet)
