@@ -155,33 +155,50 @@ ENTRY_KEYS = ("name", "config", "versions", "accelerator", "instances_per_gpu")
 FLAVOURS = ("rocm", "cpu")
 # The CPU flavour's Python-based ONNX Runtime backend (roles/triton_image/files/cpu).
 CPU_BACKEND = "onnxruntime_cpu"
-# The parameters the ROCm ONNX Runtime backend takes for its "migraphx" accelerator
-# (ROCm/triton-inference-server-onnxruntime_backend, src/onnxruntime.cc, ModelState::LoadModel);
-# any other key fails the model load with INVALID_ARG ("unknown parameter '<key>' is provided
-# for MIGraphX Execution Accelerator"). Booleans are read as the string "true"; anything else
-# is false, so they are rendered as "true"/"false".
-_PRECISIONS = ("FP32", "FP16", "BF16", "FP8", "INT8")
-MIGRAPHX_KEYS = {
-    "precision_mode": _PRECISIONS,
-    "migraphx_max_dynamic_batch": int,
-    "max_dynamic_batch": int,
-    "migraphx_exhaustive_tune": bool,
-    "exhaustive_tune": bool,
-    "migraphx_model_cache_dir": "path",
-    "cache_dir": "path",
-    "compile_batches": "batches",
-    "hip_graph_enable": bool,
-    "coalesce_io": bool,
-    "precompile_at_load": bool,
-    "int8_calibration_table_name": str,
-    "int8_use_native_calibration_table": bool,
+# The parameters the ROCm ONNX Runtime backend takes for its "migraphx" accelerator, by the
+# build of the backend (ROCm/triton-inference-server-onnxruntime_backend, src/onnxruntime.cc,
+# ModelState::LoadModel). The backend reads them one key at a time and answers any other key
+# with INVALID_ARG ("unknown parameter '<key>' is provided for MIGraphX Execution
+# Accelerator"), so the model fails to load: only keys with evidence for the build pass.
+# The evidence, key by key: tests/fixtures/upstream/onnxruntime_backend/SOURCE.md.
+# Value kinds: a tuple lists the values; int a positive integer; bool a boolean, which the
+# backend compares with the string "true", rendered "true"/"false"; "flag" a boolean the
+# backend parses as an integer (ParseIntValue: "true" would fail), rendered "1"/"0"; "path"
+# an absolute path; str any string.
+MIGRAPHX_BUILDS = {
+    # AMD's ROCm 7.2 image (tritoninferenceserver-25.12.amd1_rocm7.2): backend branch
+    # rocm7.2_r25.12 over the in-tree MIGraphX EP of ROCm/onnxruntime rocm7.2_internal_testing.
+    "rocm7.2": {
+        "precision_mode": ("FP32", "FP16", "INT8"),
+        "int8_calibration_table_name": str,
+        "int8_use_native_calibration_table": "flag",
+        "migraphx_max_dynamic_batch": int,
+        "migraphx_model_cache_dir": "path",
+        "migraphx_exhaustive_tune": bool,
+    },
 }
-CACHE_KEYS = ("migraphx_model_cache_dir", "cache_dir")
+MIGRAPHX_BUILD = "rocm7.2"  # the build the collection deploys
+MIGRAPHX_KEYS = MIGRAPHX_BUILDS[MIGRAPHX_BUILD]
+# Keys that only the newer backend reads, the one over the out-of-tree MIGraphX plugin EP
+# (onnxruntime-ep-amdgpu, libmigraphx-ep.so), with the key a build above takes instead.
+PLUGIN_EP_KEYS = {
+    "max_dynamic_batch": "migraphx_max_dynamic_batch",
+    "exhaustive_tune": "migraphx_exhaustive_tune",
+    "cache_dir": "migraphx_model_cache_dir",
+    "compile_batches": None,
+    "hip_graph_enable": None,
+    "coalesce_io": None,
+    "precompile_at_load": None,
+}
+# The keys that name a directory the EP writes: none may be inside a model repository.
+CACHE_KEYS = tuple(sorted({key for keys in MIGRAPHX_BUILDS.values()
+                           for key, kind in keys.items() if kind == "path"}))
 
 
-def _accelerator(label, value) -> dict | None:
+def _accelerator(label, value, build: str = MIGRAPHX_BUILD) -> dict | None:
     """``accelerator: migraphx`` or ``{name: migraphx, parameters: {...}}`` -> the
-    ``gpu_execution_accelerator`` entry, parameters checked against MIGRAPHX_KEYS."""
+    ``gpu_execution_accelerator`` entry, parameters checked against the keys ``build``'s
+    backend reads (MIGRAPHX_BUILDS)."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -196,16 +213,29 @@ def _accelerator(label, value) -> dict | None:
     if not isinstance(params, dict):
         raise ModelConfigError(f"{label}: accelerator.parameters must be a mapping, got "
                                f"{_describe(params)}")
+    keys = MIGRAPHX_BUILDS[build]
+    valid = ", ".join(keys)
     errors, rendered = [], {}
     for key, item in params.items():
-        kind = MIGRAPHX_KEYS.get(key)
+        kind = keys.get(key)
         where = f"accelerator.parameters.{key}"
-        if kind is None:
-            errors.append(f"{where}: unknown MIGraphX accelerator key (the backend would "
-                          f"reject it with INVALID_ARG); valid keys: {', '.join(MIGRAPHX_KEYS)}")
+        if kind is None and key in PLUGIN_EP_KEYS:
+            instead = PLUGIN_EP_KEYS[key]
+            errors.append(
+                f"{where}: {_describe(item)}: the key belongs to the newer out-of-tree MIGraphX "
+                f"plugin EP; the {build} onnxruntime backend does not read it and would reject "
+                "it with INVALID_ARG, so the model would not load"
+                + (f"; use {instead}" if instead in keys else "")
+                + f"; valid keys for {build}: {valid}")
+        elif kind is None:
+            errors.append(f"{where}: {_describe(item)}: unknown MIGraphX accelerator key (the "
+                          f"{build} backend would reject it with INVALID_ARG); valid keys: "
+                          f"{valid}")
         elif isinstance(kind, tuple):
             if str(item).upper() not in kind:
-                errors.append(f"{where}: {item!r} is not one of {', '.join(kind)}")
+                errors.append(f"{where}: {item!r} is not one of {', '.join(kind)}"
+                              + (f" ({str(item).upper()} is known only from the newer plugin "
+                                 "EP backend)" if str(item).upper() in ("BF16", "FP8") else ""))
             rendered[key] = str(item).upper()
         elif kind is int:
             if isinstance(item, bool) or not str(item).isdigit() or int(item) < 1:
@@ -215,12 +245,12 @@ def _accelerator(label, value) -> dict | None:
             if not isinstance(item, bool) and str(item).lower() not in ("true", "false"):
                 errors.append(f"{where}: {_describe(item)} is not a boolean (true or false)")
             rendered[key] = "true" if str(item).lower() == "true" else "false"
-        elif kind == "batches":
-            batches = str(item).replace(" ", "").split(",")
-            if not all(b.isdigit() and int(b) > 0 for b in batches):
-                errors.append(f"{where}: {_describe(item)} is not a list of batch sizes "
-                              "(e.g. '1,2,4,8')")
-            rendered[key] = ",".join(batches)
+        elif kind == "flag":
+            on = str(item).lower() in ("true", "1")
+            if str(item).lower() not in ("true", "false", "1", "0"):
+                errors.append(f"{where}: {_describe(item)} is not a boolean (true or false; "
+                              "the backend reads 1 or 0)")
+            rendered[key] = "1" if on else "0"
         elif kind == "path":
             if not isinstance(item, str) or not item.startswith("/"):
                 errors.append(f"{where}: {_describe(item)} is not an absolute path")
@@ -319,8 +349,12 @@ def expand_entry(index: int, entry, default_backend: str = "", flavour: str = "r
             if not gpus:
                 raise ModelConfigError(f"{label}: instances_per_gpu needs the host's GPUs "
                                        "(rocm_facts found none)")
-            config["instance_group"] = [{"kind": "KIND_GPU", "count": per_gpu, "gpus": [gpu]}
-                                        for gpu in gpus]
+            # One group that names no GPU: Triton places `count` instances on every GPU the
+            # server sees (docs/user_guide/model_configuration.md, "Multiple Model
+            # Instances"). A server given some of the host's GPUs (gpu_mode subset or
+            # per_gpu) sees only those, numbered from 0, so host indices would name GPUs it
+            # does not have and the model would not load.
+            config["instance_group"] = [{"kind": "KIND_GPU", "count": per_gpu}]
         if accelerator:
             accelerators = config.setdefault("optimization", {}).setdefault(
                 "execution_accelerators", {})

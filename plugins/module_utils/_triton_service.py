@@ -33,6 +33,10 @@ MODELS_IN_CONTAINER = "/models"
 # --model-repository=/models ...`. The CPU flavour's image has the same contract.
 SERVER_COMMAND = "tritonserver"
 CACHE_IN_CONTAINER = "/var/cache/migraphx"
+# The MIGraphX EP's environment variables the service sets: the ones the in-tree EP reads
+# (tests/fixtures/upstream/onnxruntime_backend/ep_env_vars.*.txt), and the compile batches of
+# the later in-tree EPs.
+MIGRAPHX_ENV = ("ORT_MIGRAPHX_MODEL_CACHE_PATH", "ORT_MIGRAPHX_COMPILE_BATCHES")
 GPU_MODES = ("none", "all", "subset", "per_gpu")
 # systemd 254 added RestartSteps/RestartMaxDelaySec (exponential restart backoff).
 BACKOFF_SYSTEMD = 254
@@ -211,11 +215,14 @@ def container_env(settings: dict, instance: dict) -> dict:
     hosts, the instance's visible devices, then the user's ``env`` over them."""
     env = {}
     if instance["devices"] and settings.get("migraphx_cache_dir"):
-        # ORT_MIGRAPHX_MODEL_CACHE_PATH: the in-tree MIGraphX EP (ROCm 6.4+);
-        # ORT_MIGRAPHX_CACHE_DIR: the out-of-tree plugin EP. ORT_MIGRAPHX_CACHE_PATH is the
-        # INT8/FP8 calibration table location, not the model cache, so it is left alone.
+        # What the ROCm 7.2 image's in-tree MIGraphX EP reads (MIGRAPHX_ENV, with its
+        # evidence in tests/fixtures/upstream/onnxruntime_backend/SOURCE.md): the compiled
+        # models' cache. ORT_MIGRAPHX_CACHE_PATH is the INT8/FP8 calibration table location,
+        # not the model cache, so it is left alone; ORT_MIGRAPHX_CACHE_DIR is the later
+        # out-of-tree plugin EP's, which this image does not have.
         env["ORT_MIGRAPHX_MODEL_CACHE_PATH"] = CACHE_IN_CONTAINER
-        env["ORT_MIGRAPHX_CACHE_DIR"] = CACHE_IN_CONTAINER
+        # Read by the in-tree EP from early 2026 on (and set in AMD's Triton examples); an EP
+        # that does not know it ignores it.
         batches = compile_batches(settings.get("models") or [])
         if batches:
             env["ORT_MIGRAPHX_COMPILE_BATCHES"] = batches

@@ -21,9 +21,8 @@ description:
   - With I(gpu_mode=per_gpu), one server per GPU - the template C(<name>@.service) and an
     instance C(<name>@<gpu index>.service) each, ports offset by I(port_step) per instance.
   - On GPU hosts the MIGraphX compiled-model cache (I(migraphx_cache_dir)) is mounted and
-    C(ORT_MIGRAPHX_MODEL_CACHE_PATH), C(ORT_MIGRAPHX_CACHE_DIR) and
-    C(ORT_MIGRAPHX_COMPILE_BATCHES) (from the models' batch sizes) point at it, unless
-    I(env) sets them.
+    C(ORT_MIGRAPHX_MODEL_CACHE_PATH) points at it, and C(ORT_MIGRAPHX_COMPILE_BATCHES) comes
+    from the models' batch sizes, unless I(env) sets them.
   - A unit that fails to start fails the task with the errors the server logged.
 author: inferops.triton developers (@inferops)
 options:

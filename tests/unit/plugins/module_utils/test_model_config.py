@@ -1,12 +1,21 @@
 """The model-config validator against Triton's own schema (tritonclient's model_config_pb2)."""
 
 import copy
+import os
+import re
+import tarfile
+from pathlib import Path
 
 import pytest
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
 from ansible_collections.inferops.triton.plugins.module_utils._model_config import (
+    CACHE_KEYS,
+    MIGRAPHX_BUILD,
+    MIGRAPHX_BUILDS,
+    MIGRAPHX_KEYS,
+    PLUGIN_EP_KEYS,
     ModelConfigError,
     render_model_config,
     render_model_configs,
@@ -242,9 +251,9 @@ def test_one_entry_renders_for_both_flavours():
                  instances_per_gpu=2)
     gpu = rendered(entry, flavour="rocm", gpus=[0, 1])
     assert gpu.backend == "onnxruntime"
+    # two instances on each GPU the server sees, whichever of the host's GPUs those are
     assert [(g.kind, g.count, list(g.gpus)) for g in gpu.instance_group] == [
-        (model_config_pb2.ModelInstanceGroup.KIND_GPU, 2, [0]),
-        (model_config_pb2.ModelInstanceGroup.KIND_GPU, 2, [1])]
+        (model_config_pb2.ModelInstanceGroup.KIND_GPU, 2, [])]
     accel = gpu.optimization.execution_accelerators.gpu_execution_accelerator
     assert [(a.name, dict(a.parameters)) for a in accel] == [
         ("migraphx", {"migraphx_max_dynamic_batch": "8", "migraphx_exhaustive_tune": "true"})]
@@ -268,11 +277,14 @@ V1 = {"version": 1, "path": "/m.onnx"}
 @pytest.mark.parametrize("change, words", [
     ({"accelerator": {"name": "migraphx", "parameters": {"migraphx_exhaustive_tune": 1}}},
      ["migraphx_exhaustive_tune: 1 (int) is not a boolean"]),
+    # Keys of the newer plugin-EP backend: the ROCm 7.2 backend answers them with INVALID_ARG.
     ({"accelerator": {"name": "migraphx", "parameters": {"compile_batches": "1,2,x"}}},
-     ["compile_batches: '1,2,x' (str) is not a list of batch sizes"]),
+     ["accelerator.parameters.compile_batches: '1,2,x' (str)", "newer out-of-tree MIGraphX "
+      "plugin EP", "valid keys for rocm7.2: precision_mode"]),
     ({"accelerator": {"name": "migraphx", "parameters": {
         "cache_dir": "/var/lib/inferops-triton/models/.cache"}}},
-     ["cache_dir '/var/lib/inferops-triton/models/.cache' is inside the model repository"]),
+     ["accelerator.parameters.cache_dir: '/var/lib/inferops-triton/models/.cache' (str)",
+      "plugin EP", "use migraphx_model_cache_dir"]),
     ({"accelerator": {"name": "migraphx", "parameters": {"migraphx_fast_math": 1}}},
      ["accelerator.parameters.migraphx_fast_math", "unknown MIGraphX accelerator key",
       "valid keys: precision_mode"]),
@@ -317,6 +329,19 @@ def test_entry_level_mistakes_name_the_model_field_and_value(change, words):
         assert word in str(err.value)
 
 
+@pytest.mark.parametrize("host_gpus", [[0, 1, 2, 3, 4, 5, 6, 7], [6, 7], [3]])
+def test_instances_per_gpu_names_no_host_index(host_gpus):
+    # A server given GPUs 6 and 7 (gpu_mode subset) or one GPU (per_gpu) sees them as 0 and 1,
+    # or 0: the old rendering, gpus [0..7] from the host's list, named GPUs the container
+    # does not have, and the model failed to load.
+    entry = copy.deepcopy(RESNET)
+    del entry["config"]["instance_group"]
+    entry["instances_per_gpu"] = 3
+    groups = rendered(entry, flavour="rocm", gpus=host_gpus).instance_group
+    assert [(g.kind, g.count, list(g.gpus)) for g in groups] == [
+        (model_config_pb2.ModelInstanceGroup.KIND_GPU, 3, [])]
+
+
 def test_instances_per_gpu_needs_gpus_on_the_rocm_flavour():
     entry = copy.deepcopy(RESNET)
     del entry["config"]["instance_group"]
@@ -347,3 +372,132 @@ def test_a_migraphx_cache_inside_the_repository_fails_on_cpu_hosts_too():
     with pytest.raises(ModelConfigError, match="is inside the model repository"):
         render_model_config(0, entry, "onnxruntime", flavour="cpu",
                             repository_paths=["/var/lib/inferops-triton/models"])
+
+
+# --- MIGraphX accelerator keys against the upstream evidence ---------------------------------
+# tests/fixtures/upstream/onnxruntime_backend/SOURCE.md says where each list comes from.
+UPSTREAM = Path(__file__).resolve().parents[3] / "fixtures" / "upstream" / "onnxruntime_backend"
+
+
+def upstream_names(name):
+    lines = (UPSTREAM / name).read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+KEYS_72 = upstream_names("migraphx_keys.rocm7.2.txt")
+PLUGIN_ONLY = sorted(set(upstream_names("migraphx_keys.plugin-ep.txt")) - set(KEYS_72))
+
+# A value the user may write for each key, and what the backend is given.
+GOOD_VALUES = {
+    "precision_mode": ("fp16", "FP16"),
+    "int8_calibration_table_name": ("calibration.flatbuffers", "calibration.flatbuffers"),
+    "int8_use_native_calibration_table": (True, "1"),
+    "migraphx_max_dynamic_batch": (8, "8"),
+    "migraphx_model_cache_dir": ("/var/cache/inferops-triton/migraphx",
+                                 "/var/cache/inferops-triton/migraphx"),
+    "migraphx_exhaustive_tune": (True, "true"),
+}
+PLUGIN_VALUES = {
+    "cache_dir": "/var/cache/inferops-triton/migraphx", "compile_batches": "1,2,4,8",
+    "coalesce_io": True, "exhaustive_tune": True, "hip_graph_enable": True,
+    "max_dynamic_batch": 8, "precompile_at_load": False,
+}
+
+
+def with_parameters(parameters):
+    entry = copy.deepcopy(RESNET)
+    entry["accelerator"] = {"name": "migraphx", "parameters": parameters}
+    return entry
+
+
+def test_the_module_accepts_exactly_the_keys_the_72_backend_reads():
+    assert MIGRAPHX_BUILD == "rocm7.2"
+    assert MIGRAPHX_KEYS is MIGRAPHX_BUILDS["rocm7.2"]
+    assert sorted(MIGRAPHX_KEYS) == sorted(KEYS_72)
+    assert sorted(PLUGIN_EP_KEYS) == PLUGIN_ONLY
+    # each short plugin name points at a key the 7.2 backend reads, or at none
+    assert all(v is None or v in KEYS_72 for v in PLUGIN_EP_KEYS.values())
+    # the cache-inside-the-repository check covers the 7.2 backend's cache key
+    assert CACHE_KEYS == ("migraphx_model_cache_dir",)
+
+
+@pytest.mark.parametrize("key", KEYS_72)
+def test_each_key_the_72_backend_reads_is_accepted(key):
+    value, backend_value = GOOD_VALUES[key]
+    accel = rendered(with_parameters({key: value}), flavour="rocm", gpus=[0]) \
+        .optimization.execution_accelerators.gpu_execution_accelerator
+    assert [(a.name, dict(a.parameters)) for a in accel] == [("migraphx", {key: backend_value})]
+
+
+@pytest.mark.parametrize("key", PLUGIN_ONLY)
+def test_each_plugin_only_key_fails_naming_entry_key_value_and_the_valid_keys(key):
+    value = PLUGIN_VALUES[key]
+    with pytest.raises(ModelConfigError) as err:
+        render_model_config(0, with_parameters({key: value}), "onnxruntime", gpus=[0])
+    message = str(err.value)
+    assert message.startswith("triton_models[0] (resnet50): ")
+    assert f"accelerator.parameters.{key}: {value!r} ({type(value).__name__})" in message
+    assert "newer out-of-tree MIGraphX plugin EP" in message
+    assert "INVALID_ARG" in message
+    assert f"valid keys for rocm7.2: {', '.join(MIGRAPHX_KEYS)}" in message
+    if PLUGIN_EP_KEYS[key]:
+        assert f"use {PLUGIN_EP_KEYS[key]}" in message
+
+
+def test_a_plugin_only_key_written_in_the_config_text_fails_too():
+    entry = copy.deepcopy(RESNET)
+    entry["config"]["optimization"] = {"execution_accelerators": {"gpu_execution_accelerator": [
+        {"name": "migraphx", "parameters": {"hip_graph_enable": "true"}}]}}
+    with pytest.raises(ModelConfigError, match=r"accelerator.parameters.hip_graph_enable: "
+                                               r"'true' \(str\): the key belongs to the newer"):
+        render_model_config(0, entry, "onnxruntime", gpus=[0])
+
+
+@pytest.mark.parametrize("value, backend_value", [
+    (True, "1"), (False, "0"), (1, "1"), (0, "0"), ("true", "1"), ("0", "0")])
+def test_native_calibration_table_goes_to_the_backend_as_an_integer(value, backend_value):
+    # The backend parses it with ParseIntValue: "true" would fail the model load.
+    accel = rendered(with_parameters({"int8_use_native_calibration_table": value}),
+                     flavour="rocm", gpus=[0]).optimization.execution_accelerators
+    assert dict(accel.gpu_execution_accelerator[0].parameters) == {
+        "int8_use_native_calibration_table": backend_value}
+
+
+@pytest.mark.parametrize("parameters, words", [
+    ({"int8_use_native_calibration_table": "yes"},
+     ["int8_use_native_calibration_table: 'yes' (str) is not a boolean"]),
+    ({"precision_mode": "BF16"},
+     ["'BF16' is not one of FP32, FP16, INT8", "known only from the newer plugin EP"]),
+    ({"precision_mode": "FP8"}, ["'FP8' is not one of FP32, FP16, INT8"]),
+])
+def test_values_the_72_backend_would_refuse(parameters, words):
+    with pytest.raises(ModelConfigError) as err:
+        render_model_config(0, with_parameters(parameters), "onnxruntime", gpus=[0])
+    for word in words:
+        assert word in str(err.value)
+
+
+# ../shared/upstream beside the checkout (or INFEROPS_UPSTREAM), as in tests/conformance.
+SNAPSHOTS = Path(os.environ.get("INFEROPS_UPSTREAM",
+                                Path(__file__).resolve().parents[4].parent / "shared" / "upstream"))
+
+
+def test_the_keys_in_the_upstream_snapshots_are_in_the_fixture():
+    # Parts (a) and (b) of the fixture's extraction, redone from the snapshots.
+    if not SNAPSHOTS.is_dir():
+        pytest.skip(f"upstream snapshots {SNAPSHOTS} are not here (they sit beside the "
+                    "project's checkouts only); the fixture is checked against nothing")
+    with tarfile.open(SNAPSHOTS / "onnxruntime_backend-add_migraphx_rocm_onnxrt_eps.tar.gz") as tar:
+        source = tar.extractfile("onnxruntime_backend/src/onnxruntime.cc").read().decode()
+    block = source[source.index("name == kMIGraphXExecutionAccelerator"):]
+    block = block[:block.index("#endif  // TRITON_ENABLE_ONNXRUNTIME_MIGRAPHX")]
+    found = set(re.findall(r'param_key == "([a-z0-9_]+)"', block))
+    server = "rocm-triton-inference-server-server-rocm7.2_r25.12.tar.gz"
+    with tarfile.open(SNAPSHOTS / server) as tar:
+        for name in ("amd-docs/examples/triton-inference-server-examples.rst",
+                     "docs/perf_benchmark/FinalNet/amd/config.pbtxt"):
+            text = tar.extractfile(f"triton-inference-server-server/{name}").read().decode()
+            found |= set(re.findall(r'key: "(migraphx_[a-z0-9_]+)"', text))
+    assert found == {"precision_mode", "int8_calibration_table_name",
+                     "int8_use_native_calibration_table", "migraphx_max_dynamic_batch"}
+    assert found <= set(KEYS_72)

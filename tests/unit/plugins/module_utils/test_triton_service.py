@@ -90,7 +90,6 @@ def test_all_gpus_on_an_mi210_box(tmp_path):
     # every GPU: nothing to hide, the MIGraphX cache and the guide's compile batches
     assert env_of(rendered, "triton-server") == {
         "ORT_MIGRAPHX_MODEL_CACHE_PATH": "/var/cache/migraphx",
-        "ORT_MIGRAPHX_CACHE_DIR": "/var/cache/migraphx",
         "ORT_MIGRAPHX_COMPILE_BATCHES": "1,2,4,8"}
     assert "ORT_MIGRAPHX_CACHE_PATH" not in unit  # the INT8 calibration table, not a cache
 
@@ -464,3 +463,17 @@ def test_the_service_defaults_agree_wherever_they_are_written():
     unit = svc.render_unit({**DEFAULTS, "image": "i"}, svc.instances(DEFAULTS, None)[0],
                            False, False)
     assert "--exit-on-error=false" in unit
+
+
+def test_the_migraphx_environment_is_what_the_eps_read():
+    # ORT_MIGRAPHX_CACHE_DIR was set too: only the later plugin EP reads it, and the ROCm 7.2
+    # image's in-tree EP does not (tests/fixtures/upstream/onnxruntime_backend/SOURCE.md).
+    fixture = ROOT / "tests" / "fixtures" / "upstream" / "onnxruntime_backend"
+    in_tree = set((fixture / "ep_env_vars.rocm7.0_internal_testing.txt").read_text().split())
+    later = {"ORT_MIGRAPHX_COMPILE_BATCHES"}  # the 2026 in-tree EPs (SOURCE.md)
+    assert set(svc.MIGRAPHX_ENV) <= in_tree | later
+    assert "ORT_MIGRAPHX_CACHE_DIR" not in in_tree
+    settings = {"migraphx_cache_dir": "/var/cache/x", "models": [
+        {"name": "m", "config": {"max_batch_size": 4}}], "env": {}}
+    env = svc.container_env(settings, {"devices": ["/dev/kfd"], "env": {}})
+    assert set(env) == set(svc.MIGRAPHX_ENV)
