@@ -218,5 +218,9 @@ def test_build_py_imports_what_the_builder_installs(server_repo):
     assert third_party <= imported
     role_vars = yaml.safe_load((ROOT / "roles" / "triton_image" / "vars" / "main.yml")
                                .read_text())
-    packages = role_vars["_triton_image_builder_packages"]
-    assert {f"python3-{name}" for name in third_party} | {"git"} <= set(packages)
+    for packages in role_vars["_triton_image_builder_packages"].values():
+        assert {f"python3-{name}" for name in third_party} | {"git"} <= set(packages)
+    # AMD's Ubuntu base script builds with --progress, a BuildKit (buildx) flag
+    script = (server_repo / tb.base_script("ubuntu", "7.2")).read_text()
+    assert "--progress=plain" in script
+    assert "docker-buildx" in role_vars["_triton_image_builder_packages"]["Ubuntu"]
