@@ -6,23 +6,39 @@ sources with Signed-By, the pin, ``apt-get update`` verifying InRelease, ``apt-g
 install``, holds):
 
     <out>/rocm/rocm.gpg.key                          the armored signing key
-    <out>/rocm/apt/<dir>/dists/<suite>/...          rocm-core, rocm, migraphx
+    <out>/rocm/apt/<dir>/dists/<suite>/...          rocm-core, rocminfo, rocm, migraphx
     <out>/graphics/<dir>/ubuntu/dists/<suite>/...   (no packages: a valid empty index)
     <out>/amdgpu/<drv>/ubuntu/dists/<suite>/...     amdgpu-dkms, amdgpu-dkms-firmware
     <out>/distro/dists/<suite>/...                  linux-headers-<kernel>,
                                                     linux-modules-extra-<kernel>
-    <out>/standin.json                              the key's fingerprint, what was built
+    <out>/distro-rocm/dists/<codename>/...          the distribution's own rocm-core and
+                                                    rocminfo (bookworm, noble)
+    <out>/standin.json                              the key's fingerprint, what was built,
+                                                    every package's version
 
-for the suites ``jammy`` (AMD's builds for Debian 12) and ``noble`` (Ubuntu 24.04). The
+for AMD's suites ``jammy`` (AMD's builds for Debian 12) and ``noble`` (Ubuntu 24.04). The
 packages carry AMD's names and version shapes but no driver or ROCm code: each holds a
 note saying it is a stand-in, and ``rocm-core`` lays out ``/opt/rocm-<ver>/.info/version``
-and the ``/opt/rocm`` link as the real one does. The ``distro`` repository stands in for
-the distribution's kernel header packages, which do not exist for the lab's kernel.
+and the ``/opt/rocm`` link as the real one does. ``rocm`` depends on exact versions of
+``rocm-core`` and ``rocminfo``, as AMD's meta packages do. The ``distro`` repository stands in
+for the distribution's kernel header packages, which do not exist for the lab's kernel.
 
-Every Release is signed by a lab key (ed25519, made once with gpg in ``<out>/.gnupg``,
-never copied to a node) and carries ``Origin: 127.0.0.1``, as a mirror that re-publishes
-AMD's repositories under its own key and origin does. A second run with the same recipe
-costs nothing.
+The Release files of AMD's three repositories say ``Origin: repo.radeon.com`` and ``Label:
+repo.radeon.com``, as AMD's own do (rocm/apt/6.2.4/dists/noble/Release quoted in ROCm/ROCm#4022,
+amdgpu/latest/ubuntu/dists/noble/InRelease in ROCm/ROCm#5625): the stand-in is a mirror that
+keeps AMD's Release files. Every Release is signed by a lab key (ed25519, made once with gpg in
+``<out>/.gnupg``, never copied to a node) in place of AMD's.
+
+``distro-rocm`` stands in for the distribution's own ROCm packages, which have the same names
+as AMD's and higher version strings (Ubuntu 24.04 ships rocminfo 5.7.1, AMD's is
+1.0.0.70200): ``Origin``/``Label`` ``Debian`` (suite ``bookworm``) or ``Ubuntu`` (``noble``),
+rocminfo at the distributions' version and rocm-core at an invented ``7.2.2-1``-style version
+that sorts above AMD's 7.2.0.70200. A node that lists it at the default priority 500 installs
+AMD's ``rocm`` only if the pin lifts AMD's repositories above it; with a pin that matches
+nothing apt takes the distribution's rocm-core and rocminfo and ``apt-get install rocm`` fails
+on AMD's exact-version dependencies.
+
+A second run with the same recipe costs nothing.
 
     aptrepo.py build --out build/aptrepo --kernel-headers "$(uname -r)"
 
@@ -48,7 +64,18 @@ import labctl  # noqa: E402
 
 ROCM = {"version": "7.2.0", "dir": "7.2", "build": "43", "amdgpu": "30.30", "graphics": "7.2"}
 SUITES = {"jammy": "22.04", "noble": "24.04"}
-ORIGIN = "127.0.0.1"
+# The Release fields of AMD's repositories (see above).
+AMD_RELEASE = {"Origin": "repo.radeon.com", "Label": "repo.radeon.com"}
+KERNEL_RELEASE = {"Origin": "inferops lab", "Label": "kernel header stand-in"}
+# The distribution's own ROCm packages: codename -> Release Origin/Label and versions.
+# rocminfo at the versions Debian 12 (main) and Ubuntu 24.04 (universe) ship (apt-cache policy
+# on the lab's nodes); neither ships rocm-core: its version is invented, above AMD's 7.2.0.70200.
+DISTRO_ROCM = {
+    "bookworm": {"origin": "Debian",
+                 "versions": {"rocm-core": "7.2.2-1", "rocminfo": "5.2.3-2"}},
+    "noble": {"origin": "Ubuntu",
+              "versions": {"rocm-core": "7.2.2-1ubuntu1", "rocminfo": "5.7.1-3build1"}},
+}
 MAINTAINER = "inferops lab <lab@inferops.invalid>"
 KEY_UID = "inferops lab stand-in for repo.radeon.com <lab@inferops.invalid>"
 NOTE = ("This package is a stand-in made by inferops.triton's lab (lab/aptrepo.py) with the "
@@ -76,40 +103,63 @@ def ensure_key(home: Path) -> str:
     return next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
 
 
+def _pkg(name, version, files=None, links=None, depends=None, arch="amd64"):
+    return {"Package": name, "Version": version, "Architecture": arch,
+            "Depends": ", ".join(depends or []), "files": files or {}, "links": links or {}}
+
+
 def packages(kernel: str, suite: str) -> dict[str, list[dict]]:
-    """repository -> the packages it carries for one suite."""
+    """AMD's repositories (and the kernel stand-in) -> the packages each carries for one suite."""
     release = SUITES[suite]
-    # AMD's shapes: rocm-core 7.2.0.70200-43~24.04, amdgpu-dkms 1:6.16.13.30300000-...
-    numeric = ROCM["version"].replace(".", "") + "00"
+    # AMD's shapes: rocm-core 7.2.0.70200-43~24.04, rocminfo 1.0.0.70200-43~24.04,
+    # amdgpu-dkms 1:6.16.13.30300000-...
+    major, minor, patch = (int(part) for part in ROCM["version"].split("."))
+    numeric = f"{major}{minor:02d}{patch:02d}"  # 7.2.0 -> 70200
     build = f"{ROCM['build']}~{release}"
     rocm_version = f"{ROCM['version']}.{numeric}-{build}"
+    rocminfo_version = f"1.0.0.{numeric}-{build}"
     driver_version = f"1:6.16.13.{ROCM['amdgpu'].replace('.', '')}000-0~{release}"
     prefix = f"opt/rocm-{ROCM['version']}"
 
-    def pkg(name, version, files=None, links=None, depends=None, arch="amd64"):
-        return {"Package": name, "Version": version, "Architecture": arch,
-                "Depends": ", ".join(depends or []), "files": files or {},
-                "links": links or {}}
-
     return {
         f"rocm/apt/{ROCM['dir']}": [
-            pkg("rocm-core", rocm_version,
-                files={f"{prefix}/.info/version": f"{ROCM['version']}-{ROCM['build']}\n",
-                       f"{prefix}/lib/.keep": "", f"{prefix}/lib64/.keep": ""},
-                links={"opt/rocm": f"rocm-{ROCM['version']}"}),
-            pkg("rocm", rocm_version, depends=[f"rocm-core (= {rocm_version})"]),
-            pkg("migraphx", f"2.15.0.{numeric}-{build}", depends=["rocm-core"]),
+            _pkg("rocm-core", rocm_version,
+                 files={f"{prefix}/.info/version": f"{ROCM['version']}-{ROCM['build']}\n",
+                        f"{prefix}/lib/.keep": "", f"{prefix}/lib64/.keep": ""},
+                 links={"opt/rocm": f"rocm-{ROCM['version']}"}),
+            _pkg("rocminfo", rocminfo_version, depends=[f"rocm-core (= {rocm_version})"]),
+            _pkg("rocm", rocm_version, depends=[f"rocm-core (= {rocm_version})",
+                                                f"rocminfo (= {rocminfo_version})"]),
+            _pkg("migraphx", f"2.15.0.{numeric}-{build}", depends=["rocm-core"]),
         ],
         f"graphics/{ROCM['graphics']}/ubuntu": [],
         f"amdgpu/{ROCM['amdgpu']}/ubuntu": [
-            pkg("amdgpu-dkms-firmware", driver_version, arch="all"),
-            pkg("amdgpu-dkms", driver_version, depends=["amdgpu-dkms-firmware"], arch="all"),
+            _pkg("amdgpu-dkms-firmware", driver_version, arch="all"),
+            _pkg("amdgpu-dkms", driver_version, depends=["amdgpu-dkms-firmware"], arch="all"),
         ],
         "distro": [
-            pkg(f"linux-headers-{kernel}", "0.1-0standin"),
-            pkg(f"linux-modules-extra-{kernel}", "0.1-0standin"),
+            _pkg(f"linux-headers-{kernel}", "0.1-0standin"),
+            _pkg(f"linux-modules-extra-{kernel}", "0.1-0standin"),
         ],
     }
+
+
+def distro_rocm_packages(codename: str) -> list[dict]:
+    """The distribution's own ROCm packages for one codename (no ``rocm`` meta package)."""
+    versions = DISTRO_ROCM[codename]["versions"]
+    return [_pkg("rocm-core", versions["rocm-core"]),
+            _pkg("rocminfo", versions["rocminfo"])]
+
+
+def repositories(kernel: str):
+    """(repository path, suite, Release Origin/Label, package specs) for everything built."""
+    for suite in SUITES:
+        for repo_path, specs in packages(kernel, suite).items():
+            fields = KERNEL_RELEASE if repo_path == "distro" else AMD_RELEASE
+            yield repo_path, suite, fields, specs
+    for codename, distro in DISTRO_ROCM.items():
+        fields = {"Origin": distro["origin"], "Label": distro["origin"]}
+        yield "distro-rocm", codename, fields, distro_rocm_packages(codename)
 
 
 def build_deb(spec: dict, into: Path) -> Path:
@@ -121,7 +171,7 @@ def build_deb(spec: dict, into: Path) -> Path:
                    f"Maintainer: {MAINTAINER}", "Section: misc", "Priority: optional"]
         if spec["Depends"]:
             control.append(f"Depends: {spec['Depends']}")
-        control.append(f"Description: stand-in for AMD's {name} (inferops lab)\n "
+        control.append(f"Description: stand-in for {name} (inferops lab)\n "
                        "No driver or ROCm code is in this package.")
         (root / "DEBIAN" / "control").write_text("\n".join(control) + "\n")
         files = {f"usr/share/doc/{name}/STANDIN": NOTE, **spec["files"]}
@@ -151,17 +201,17 @@ def stanza(deb: Path, repo: Path) -> str:
             f"SHA256: {hashlib.sha256(data).hexdigest()}\n")
 
 
-def write_suite(repo: Path, suite: str, debs: list[Path], home: Path) -> None:
+def write_suite(repo: Path, suite: str, fields: dict, debs: list[Path], home: Path) -> None:
     dist = repo / "dists" / suite
     index_dir = dist / "main" / "binary-amd64"
     index_dir.mkdir(parents=True, exist_ok=True)
     text = "\n".join(stanza(deb, repo) for deb in debs).encode()
     (index_dir / "Packages").write_bytes(text)
     (index_dir / "Packages.gz").write_bytes(gzip.compress(text, mtime=EPOCH))
-    lines = [f"Origin: {ORIGIN}", "Label: inferops lab stand-in", f"Suite: {suite}",
+    lines = [f"Origin: {fields['Origin']}", f"Label: {fields['Label']}", f"Suite: {suite}",
              f"Codename: {suite}", f"Date: {formatdate(EPOCH, usegmt=True)}",
              "Architectures: amd64", "Components: main",
-             "Description: stand-in of an AMD repository for inferops.triton's tests", "SHA256:"]
+             "Description: stand-in for inferops.triton's tests (inferops lab)", "SHA256:"]
     for name in ("Packages", "Packages.gz"):
         data = (index_dir / name).read_bytes()
         lines.append(f" {hashlib.sha256(data).hexdigest()} {len(data):>8} main/binary-amd64/{name}")
@@ -190,20 +240,27 @@ def cmd_build(args) -> None:
     if not shutil.which("gpg"):
         labctl.apt_install("gnupg")
     fingerprint = ensure_key(home)
-    for part in ("rocm", "graphics", "amdgpu", "distro"):
+    for part in ("rocm", "graphics", "amdgpu", "distro", "distro-rocm"):
         shutil.rmtree(out / part, ignore_errors=True)
     built: dict[str, dict[str, list[str]]] = {}
-    for suite in SUITES:
-        for repo_path, specs in packages(args.kernel_headers, suite).items():
-            repo = out / repo_path
-            debs = [build_deb(spec, repo) for spec in specs]
-            write_suite(repo, suite, debs, home)
-            built.setdefault(repo_path, {})[suite] = [deb.name for deb in debs]
+    versions: dict[str, dict[str, dict[str, str]]] = {}
+    origins: dict[str, dict[str, str]] = {}
+    for repo_path, suite, fields, specs in repositories(args.kernel_headers):
+        repo = out / repo_path
+        debs = [build_deb(spec, repo) for spec in specs]
+        write_suite(repo, suite, fields, debs, home)
+        built.setdefault(repo_path, {})[suite] = [deb.name for deb in debs]
+        versions.setdefault(repo_path, {})[suite] = {
+            spec["Package"]: spec["Version"] for spec in specs}
+        origins.setdefault(repo_path, {})[suite] = fields["Origin"]
     armored = gpg(home, "--armor", "--export", fingerprint).stdout
     (out / "rocm" / "rocm.gpg.key").write_bytes(armored)
     meta.write_text(json.dumps({"recipe": key, "key_fingerprint": fingerprint,
-                                "origin": ORIGIN, "rocm": ROCM, "suites": list(SUITES),
-                                "kernel": args.kernel_headers, "packages": built},
+                                "origin": AMD_RELEASE["Origin"], "origins": origins,
+                                "rocm": ROCM, "suites": list(SUITES),
+                                "distro_suites": list(DISTRO_ROCM),
+                                "kernel": args.kernel_headers, "packages": built,
+                                "versions": versions},
                                indent=2, sort_keys=True) + "\n")
     log(f"stand-in repository in {out} (key {fingerprint})")
 

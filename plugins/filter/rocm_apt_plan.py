@@ -42,7 +42,9 @@ options:
   pin_origin:
     description:
       - The Release C(Origin) the pin names.
-      - Default C(repo.radeon.com), or the mirror's host name.
+      - Default C(repo.radeon.com), whatever O(base_url) is - the C(Origin) of AMD's Release
+        files, which a mirror that keeps AMD's signature keeps. Set it only for a mirror that
+        re-signs the repositories and writes its own C(Origin).
     type: str
   pin_priority:
     description: The pin's priority.
@@ -69,7 +71,9 @@ RETURN = r"""
 _value:
   description: >-
     C(files) (path to content), C(suite), C(repo_dir), C(amdgpu_version),
-    C(graphics_version), C(pin_origin), C(pin_path), C(keyring).
+    C(graphics_version), C(pin_origin), C(pin_path), C(keyring), and C(apt_lists) - C(dir),
+    apt's lists directory, and C(files), the names apt gives each source's C(InRelease) and
+    C(Release) there, mapped to the source (C(<URI> <suite>)).
   type: dict
 """
 

@@ -18,7 +18,19 @@ Facts, with where they come from:
 - Ubuntu 24.04 uses suite ``noble``; Debian 12 uses AMD's ``jammy`` builds (conf.py
   ``debian_version_numbers = [('12', 'jammy')]``);
 - the pin ``Package: *`` / ``Pin: release o=repo.radeon.com`` / ``Pin-Priority: 600`` in
-  /etc/apt/preferences.d/rocm-pin-600.
+  /etc/apt/preferences.d/rocm-pin-600 (package-manager-{ubuntu,debian}.rst). ``o=`` matches the
+  ``Origin:`` field of a repository's Release file, not the host it is fetched from, and AMD's
+  Release files say ``Origin: repo.radeon.com`` and ``Label: repo.radeon.com`` (quoted from
+  rocm/apt/6.2.4/dists/noble/Release in ROCm/ROCm#4022 and from
+  amdgpu/latest/ubuntu/dists/noble/InRelease in ROCm/ROCm#5625). A mirror that keeps AMD's
+  signature keeps those files, so the pin names ``repo.radeon.com`` whatever the URL; only a
+  mirror that re-signs and re-labels needs ``rocm_apt_pin_origin``. A pin that matches nothing
+  leaves AMD's packages at 500 against the distribution's own ROCm packages, whose version
+  strings are higher (Ubuntu's rocminfo 5.7.1 vs AMD's 1.0.0.70200), and ``apt install rocm``
+  fails on AMD's exact-version dependencies;
+- apt keeps a source's signed Release file as /var/lib/apt/lists/<URI without scheme, '/' ->
+  '_'>_dists_<suite>_InRelease (apt-pkg/contrib/strutl.cc ``URItoFileName``); a source without
+  it (or a Release) there has no index, whatever the sources files say.
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ import re
 from urllib.parse import urlsplit
 
 DEFAULT_BASE_URL = "https://repo.radeon.com"
+APT_LISTS_DIR = "/var/lib/apt/lists"
 DEFAULT_KEY_FINGERPRINT = "CA8BB4727A47B4D09B4EE8969386B48A1A693C5C"
 AMD_ORIGIN = "repo.radeon.com"
 
@@ -83,12 +96,53 @@ def suite_for(distribution, distribution_version):
     return suite
 
 
-def pin_origin_for(base_url):
-    """The Release Origin the pin names: AMD's own, or the mirror's host name."""
-    host = urlsplit(base_url).hostname
-    if not host:
+def pin_origin_for(base_url, pin_origin=None):
+    """The Release ``Origin`` the pin names.
+
+    AMD's (``repo.radeon.com``) whatever the URL: a mirror that keeps AMD's signature keeps AMD's
+    Release files and their Origin, and the mirror's host name is in none of them. Only a mirror
+    that re-signs and re-labels the repositories sets ``pin_origin`` (rocm_apt_pin_origin).
+    """
+    if not urlsplit(str(base_url or "")).hostname:
         raise RocmRepoError(f"rocm_repo_base_url: {base_url!r} is not an http(s) URL")
-    return AMD_ORIGIN if host == AMD_ORIGIN else host
+    if pin_origin not in (None, ""):
+        origin = str(pin_origin).strip()
+        if not origin or any(c in origin for c in ",\n"):
+            raise RocmRepoError(f"rocm_apt_pin_origin: {pin_origin!r} is not a Release Origin")
+        return origin
+    return AMD_ORIGIN
+
+
+# Characters apt's URItoFileName percent-quotes besides controls, space, '%' and non-ASCII.
+_APT_QUOTED = frozenset('\\|{}[]<>"^~_=!@#$%^&*')
+
+
+def apt_list_name(uri, suite, file="InRelease"):
+    """The file under /var/lib/apt/lists where apt keeps ``<uri>/dists/<suite>/<file>``.
+
+    As apt's ``URItoFileName`` (apt-pkg/contrib/strutl.cc): scheme, user and password dropped,
+    the host kept as written and a port as its number, unsafe characters quoted as ``%xx``
+    (lower-case hex; ``_`` and ``~`` among them), then every ``/`` replaced by ``_``.
+    """
+    parts = urlsplit(str(uri))
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    host, port = netloc, 0
+    if netloc.startswith("["):  # [v6]:port; apt drops the brackets once the scheme is gone
+        host, rest = netloc[1:].split("]", 1) if "]" in netloc else (netloc[1:], "")
+        if rest.startswith(":") and rest[1:].isdigit():
+            port = int(rest[1:])
+    elif ":" in netloc:
+        host, number = netloc.rsplit(":", 1)
+        port = int(number) if number.isdigit() else 0
+    path = parts.path or "/"
+    if not path.endswith("/"):
+        path += "/"
+    text = host + (f":{port}" if port else "") + f"{path}dists/{suite}/{file}"
+    quoted = "".join(
+        f"%{byte:02x}" if byte <= 0x20 or byte >= 0x7F or chr(byte) in _APT_QUOTED
+        else chr(byte)
+        for byte in text.encode())
+    return quoted.replace("/", "_")
 
 
 def _source(comment, uri, suite, keyring, architectures):
@@ -131,8 +185,7 @@ def plan(version, distribution, distribution_version, base_url=DEFAULT_BASE_URL,
         graphics_version = known[1] if known else directory
     else:
         graphics_version = repo_dir(graphics_version, "rocm_graphics_version")
-    if pin_origin in (None, ""):
-        pin_origin = pin_origin_for(base)
+    pin_origin = pin_origin_for(base, pin_origin)
     try:
         priority = int(pin_priority)
     except (TypeError, ValueError):
@@ -141,20 +194,20 @@ def plan(version, distribution, distribution_version, base_url=DEFAULT_BASE_URL,
         raise RocmRepoError(f"rocm_apt_pin_priority: {pin_priority!r} is not a positive integer")
 
     label = f"ROCm {version} for {distribution} {distribution_version}"
-    files = {}
+    files, uris = {}, []
     if userspace:
+        uris += [f"{base}/rocm/apt/{directory}", f"{base}/graphics/{graphics_version}/ubuntu"]
         files["/etc/apt/sources.list.d/rocm.sources"] = (
             "# Managed by inferops.triton (role rocm)\n"
-            + _source(f"{label}: ROCm", f"{base}/rocm/apt/{directory}", suite, keyring,
-                      architectures)
+            + _source(f"{label}: ROCm", uris[-2], suite, keyring, architectures)
             + "\n"
-            + _source(f"{label}: graphics libraries", f"{base}/graphics/{graphics_version}/ubuntu",
-                      suite, keyring, architectures))
+            + _source(f"{label}: graphics libraries", uris[-1], suite, keyring, architectures))
     if driver:
+        uris.append(f"{base}/amdgpu/{amdgpu_version}/ubuntu")
         files["/etc/apt/sources.list.d/amdgpu.sources"] = (
             "# Managed by inferops.triton (role rocm)\n"
-            + _source(f"{label}: amdgpu driver {amdgpu_version}",
-                      f"{base}/amdgpu/{amdgpu_version}/ubuntu", suite, keyring, architectures))
+            + _source(f"{label}: amdgpu driver {amdgpu_version}", uris[-1], suite, keyring,
+                      architectures))
     pin_path = f"/etc/apt/preferences.d/rocm-pin-{priority}"
     files[pin_path] = (
         "# Managed by inferops.triton (role rocm)\n"
@@ -170,7 +223,21 @@ def plan(version, distribution, distribution_version, base_url=DEFAULT_BASE_URL,
         "pin_origin": pin_origin,
         "pin_path": pin_path,
         "keyring": keyring,
+        "apt_lists": apt_lists(uris, suite),
     }
+
+
+def apt_lists(uris, suite):
+    """Where apt keeps the sources' signed Release files: ``dir`` and {file name: source}.
+
+    A source is indexed when apt holds its InRelease, or its Release for a repository that
+    publishes only Release and Release.gpg. The role looks for these names under
+    /var/lib/apt/lists and refreshes the index when a source has neither (an ``apt-get update``
+    that failed after the sources were written, say).
+    """
+    return {"dir": APT_LISTS_DIR,
+            "files": {apt_list_name(uri, suite, name): f"{uri} {suite}"
+                      for uri in uris for name in ("InRelease", "Release")}}
 
 
 def parse_deb822(text):

@@ -4,18 +4,27 @@ The documented lines below are copied from AMD's guides (ROCm/rocm-install-on-li
 docs/install/install-methods/package-manager/package-manager-{ubuntu,debian}.rst with
 ``rocm_version`` substituted, and ROCm/amdgpu-docs
 docs/install/detailed-install/package-manager/package-manager-{ubuntu,debian}.rst with
-``amdgpu_url_version``), and from the 7.2.2 quick start quoted in ROCm/ROCm#6156.
+``amdgpu_url_version``), and from the 7.2.2 quick start quoted in ROCm/ROCm#6156. The pin is
+the guides' ``Pin: release o=repo.radeon.com`` (package-manager-debian.rst), whose ``o=`` is
+the ``Origin:`` of AMD's Release files, ``repo.radeon.com`` (rocm/apt/6.2.4/dists/noble/Release
+quoted in ROCm/ROCm#4022). apt's list file names are compared with what apt 2.6.1 (Debian 12)
+and 2.7.14 (Ubuntu 24.04) left in /var/lib/apt/lists on the lab's nodes
+(tests/fixtures/apt/SOURCE.md).
 """
+
+from pathlib import Path
 
 import pytest
 
 from ansible_collections.inferops.triton.plugins.module_utils._rocm_repo import (
     RocmRepoError,
+    apt_list_name,
     parse_deb822,
     plan,
     repo_dir,
 )
 
+APT = Path(__file__).resolve().parents[3] / "fixtures" / "apt"
 KEYRING = "/etc/apt/keyrings/rocm.gpg"
 PIN = "Package: *\nPin: release o=repo.radeon.com\nPin-Priority: 600\n"
 
@@ -99,15 +108,29 @@ def test_a_release_outside_the_table_needs_the_driver_version():
         "7.9", "Ubuntu", "24.04", driver=False)["files"]
 
 
-def test_a_mirror_moves_every_source_and_the_pin_follows_its_origin():
-    result = plan("7.2.1", "Debian", "12", base_url="http://mirror.corp.example:8080/radeon/")
+@pytest.mark.parametrize("base_url", [
+    "http://mirror.corp.example:8080/radeon/",
+    "http://127.0.0.1:18765",
+    "https://repo.radeon.com",
+])
+def test_a_mirror_moves_every_source_and_the_pin_keeps_amds_origin(base_url):
+    # A mirror that keeps AMD's signature keeps AMD's Release files, and they say
+    # "Origin: repo.radeon.com": the mirror's host name matches nothing.
+    result = plan("7.2.1", "Debian", "12", base_url=base_url)
+    pin = result["files"][result["pin_path"]]
+    assert pin.split("\n", 1)[1] == PIN
+    assert result["pin_origin"] == "repo.radeon.com"
     sources = "".join(result["files"][p] for p in result["files"] if p.endswith(".sources"))
-    assert "repo.radeon.com" not in sources
-    assert "URIs: http://mirror.corp.example:8080/radeon/rocm/apt/7.2.1\n" in sources
-    assert "Pin: release o=mirror.corp.example\n" in result["files"][result["pin_path"]]
-    verbatim = plan("7.2.1", "Debian", "12", base_url="http://mirror.corp.example/radeon",
-                    pin_origin="repo.radeon.com")
-    assert "Pin: release o=repo.radeon.com\n" in verbatim["files"][verbatim["pin_path"]]
+    assert f"URIs: {base_url.rstrip('/')}/rocm/apt/7.2.1\n" in sources
+    if "repo.radeon.com" not in base_url:
+        assert "repo.radeon.com" not in sources
+
+
+def test_a_mirror_that_relabels_its_release_files_names_its_origin():
+    result = plan("7.2.1", "Debian", "12", base_url="http://mirror.corp.example/radeon",
+                  pin_origin="corp-rocm-mirror")
+    assert "Pin: release o=corp-rocm-mirror\n" in result["files"][result["pin_path"]]
+    assert result["pin_origin"] == "corp-rocm-mirror"
 
 
 def test_driver_only_and_userspace_only():
@@ -123,7 +146,83 @@ def test_driver_only_and_userspace_only():
     ({"amdgpu_version": "latest"}, r"^rocm_amdgpu_version: 'latest'"),
     ({"graphics_version": "7.x"}, r"^rocm_graphics_version: '7.x'"),
     ({"pin_priority": 0}, r"^rocm_apt_pin_priority: 0"),
+    ({"pin_origin": "a,b"}, r"^rocm_apt_pin_origin: 'a,b'"),
+    ({"pin_origin": "x\nPin-Priority: 1001"}, r"^rocm_apt_pin_origin: "),
 ])
 def test_bad_overrides_name_the_variable(options, match):
     with pytest.raises(RocmRepoError, match=match):
         plan("7.2", "Ubuntu", "24.04", **options)
+
+
+def _captured(name):
+    return (APT / name).read_text().split()
+
+
+@pytest.mark.parametrize("node, distribution, version", [
+    ("debian12", "Debian", "12"),
+    ("ubuntu2404", "Ubuntu", "24.04"),
+])
+def test_list_names_are_the_ones_apt_wrote(node, distribution, version):
+    """Each source's InRelease name is in the listing apt left after a converge in the lab."""
+    result = plan("7.2", distribution, version, base_url="http://127.0.0.1:18765")
+    # `cat rocm.sources amdgpu.sources`: each file starts with the role's header line.
+    header = "# Managed by inferops.triton (role rocm)\n"
+    captured = (APT / f"sources-{node}.txt").read_text()
+    stanzas = [stanza for part in captured.split(header) for stanza in parse_deb822(part)]
+    # The captured sources are the ones this plan writes.
+    assert [(s["URIs"], s["Suites"]) for s in stanzas] == [
+        (s["URIs"], s["Suites"])
+        for path in ("/etc/apt/sources.list.d/rocm.sources",
+                     "/etc/apt/sources.list.d/amdgpu.sources")
+        for s in parse_deb822(result["files"][path])]
+    listing = _captured(f"lists-{node}.txt")
+    names = [apt_list_name(s["URIs"], s["Suites"]) for s in stanzas]
+    assert names == [f"127.0.0.1:18765_rocm_apt_7.2_dists_{result['suite']}_InRelease",
+                     f"127.0.0.1:18765_graphics_7.2_ubuntu_dists_{result['suite']}_InRelease",
+                     f"127.0.0.1:18765_amdgpu_30.30_ubuntu_dists_{result['suite']}_InRelease"]
+    assert set(names) <= set(listing)
+    # Every InRelease apt holds is named the same way, the lab's and the distribution's.
+    for name in listing:
+        if name.endswith("_InRelease"):
+            site, suite = name.removesuffix("_InRelease").rsplit("_dists_", 1)
+            assert apt_list_name("http://" + site.replace("_", "/"), suite) == name
+    # The plan lists them, with the Release of a repository without InRelease, by source.
+    assert result["apt_lists"]["dir"] == "/var/lib/apt/lists"
+    files = result["apt_lists"]["files"]
+    assert set(names) <= set(files)
+    assert {files[name] for name in names} == {f"{s['URIs']} {s['Suites']}" for s in stanzas}
+    assert sorted(files) == sorted(names + [n.removesuffix("InRelease") + "Release"
+                                            for n in names])
+
+
+def test_list_names_quote_as_apt_does():
+    """User and password dropped, '_' and '~' quoted (apt 2.7.14, the captured probe)."""
+    (stanza,) = parse_deb822((APT / "sources-ubuntu2404-quoting-probe.txt").read_text())
+    name = apt_list_name(stanza["URIs"], stanza["Suites"])
+    assert name == "127.0.0.1:18765_mirror%5fa%7eb_rocm_apt_7.2_dists_noble_InRelease"
+    assert name in _captured("lists-ubuntu2404-quoting-probe.txt")
+
+
+@pytest.mark.parametrize("uri, name", [
+    ("https://repo.radeon.com/rocm/apt/7.2", "repo.radeon.com_rocm_apt_7.2_dists_noble_InRelease"),
+    ("https://repo.radeon.com/rocm/apt/7.2/", "repo.radeon.com_rocm_apt_7.2_dists_noble_InRelease"),
+    ("http://mirror:8080/a b", "mirror:8080_a%20b_dists_noble_InRelease"),
+    ("http://[fd00::1]:8080/r", "fd00::1:8080_r_dists_noble_InRelease"),
+    ("http://mirror/r=1&x", "mirror_r%3d1%26x_dists_noble_InRelease"),
+])
+def test_list_names_of_other_uris(uri, name):
+    assert apt_list_name(uri, "noble") == name
+
+
+def test_a_source_without_inrelease_is_indexed_by_its_release():
+    files = plan("7.2", "Ubuntu", "24.04", driver=False)["apt_lists"]["files"]
+    assert files == {
+        "repo.radeon.com_rocm_apt_7.2_dists_noble_InRelease":
+            "https://repo.radeon.com/rocm/apt/7.2 noble",
+        "repo.radeon.com_rocm_apt_7.2_dists_noble_Release":
+            "https://repo.radeon.com/rocm/apt/7.2 noble",
+        "repo.radeon.com_graphics_7.2_ubuntu_dists_noble_InRelease":
+            "https://repo.radeon.com/graphics/7.2/ubuntu noble",
+        "repo.radeon.com_graphics_7.2_ubuntu_dists_noble_Release":
+            "https://repo.radeon.com/graphics/7.2/ubuntu noble",
+    }
