@@ -91,8 +91,9 @@ def cpu_image() -> None:
     """The CPU flavour's image on this machine's engine, made by the triton_image role."""
     play = [{"hosts": "localhost", "gather_facts": False,
              "roles": [{"role": "inferops.triton.triton_image"}]}]
-    values = {"triton_image_source": "cpu", "triton_image_name": CPU_IMAGE.split(":")[0],
-              "triton_image_tag": "cpu", "triton_image_base_image": "inferops-lab/debian:12",
+    name, tag = CPU_IMAGE.split(":", maxsplit=1)
+    values = {"triton_image_source": "cpu", "triton_image_name": name, "triton_image_tag": tag,
+              "triton_image_base_image": "inferops-lab/debian:12",
               "triton_image_base_image_archive":
                   str(labctl.archive_path("inferops-lab/debian:12"))}
     with tempfile.TemporaryDirectory() as work:

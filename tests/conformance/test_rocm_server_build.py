@@ -76,9 +76,8 @@ def test_the_guides_prebuilt_image_is_the_roles_default(server_repo):
 def test_the_guides_server_command_is_the_units(server_repo):
     run = guide_command(server_repo, "docker run")
     # the guide's docker run names the image without "rocm/" (its pull names it with)
-    image = next(i for i, word in enumerate(run) if word.endswith(":tritoninferenceserver-"
-                                                                   "25.12.amd1_rocm7.2_"
-                                                                   "ubuntu24.04_py3.12"))
+    tag = ":tritoninferenceserver-25.12.amd1_rocm7.2_ubuntu24.04_py3.12"
+    image = next(i for i, word in enumerate(run) if word.endswith(tag))
     command = run[image + 1:]
     assert command[0] == SERVER_COMMAND == "tritonserver"
     # the unit's command with the role's defaults: --exit-on-error=false as in the guide, so
