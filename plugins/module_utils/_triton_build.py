@@ -139,16 +139,9 @@ def build_py_args(linux_distro, backends=("onnxruntime",), extra_args=()):
 
 
 def _options(args):
-    """``--name=value`` and ``--name value`` pairs of ``args``, in order."""
-    pairs, args = [], [str(a) for a in args]
-    for position, arg in enumerate(args):
-        if not arg.startswith("--"):
-            continue
-        name, equals, value = arg.partition("=")
-        if not equals and position + 1 < len(args) and not args[position + 1].startswith("--"):
-            value = args[position + 1]
-        pairs.append((name, value))
-    return pairs
+    """``--name=value`` pairs of ``args``, in order (build_py_args takes options in that form
+    only)."""
+    return [tuple(str(arg).split("=", 1)) for arg in args if "=" in str(arg)]
 
 
 def _override(pairs, option):

@@ -122,7 +122,10 @@ options:
     elements: str
     default: [onnxruntime]
   extra_args:
-    description: Further build.py options, e.g. pinned C(--repo-tag=) refs.
+    description:
+      - Further build.py options, each as C(--name=value), e.g. C(--repo-tag=core:<commit>) or
+        C(--ort-branch=<ref>) to pin what build.py clones. Not C(--linux-distro),
+        C(--target-platform) or C(--dryrun).
     type: list
     elements: str
     default: []

@@ -58,6 +58,8 @@ def test_extra_backends_and_pinned_refs_follow_the_guides_flags():
 
 
 @pytest.mark.parametrize("call, match", [
+    (lambda: build_py_args("ubuntu", extra_args=["--repo-tag", "core:x"]),
+     r"^triton_image_build_extra_args: 'core:x' must be a build.py option"),
     (lambda: build_py_args("rhel"), r"^triton_image_linux_distro: 'rhel' is not one of"),
     (lambda: build_py_args("ubuntu", ["python"]), r"must include onnxruntime"),
     (lambda: build_py_args("ubuntu", ["onnxruntime", "py thon"]), r"are not backend names"),
@@ -86,13 +88,13 @@ def test_clones_follow_build_pys_defaults_and_options():
     assert default["migraphx"]["ref"] == "develop"
     assert default["core"]["ref"] == "rocm7.2_r25.12"
     pinned = clones(["onnxruntime", "python"], [
-        "--ort-branch=rocm7.2.1", "--migraphx-repo", "https://mirror.invalid/migraphx.git",
-        "--repo-tag=core:" + COMMIT, "--repo-tag", "thirdparty:r1"])
+        "--ort-branch=rocm7.2.1", "--migraphx-repo=https://mirror.invalid/migraphx.git",
+        "--repo-tag=core:" + COMMIT, "--repo-tag=thirdparty:r1", "--repo-tag=thirdparty:r2"])
     assert pinned["python_backend"]["ref"] == "rocm7.2_r25.12"
     assert pinned["onnxruntime"]["ref"] == "rocm7.2.1"
     assert pinned["migraphx"]["url"] == "https://mirror.invalid/migraphx.git"
     assert pinned["core"]["ref"] == COMMIT
-    assert pinned["third_party"]["ref"] == "r1"
+    assert pinned["third_party"]["ref"] == "r2"  # the last one, as build.py takes it
     assert pinned["backend"]["ref"] == "rocm7.2_r25.12"
 
 
