@@ -83,7 +83,8 @@ BAD = [
      ["max_batch_size is 4, but 'x' has no variable batch dimension"]),
     ("unknown MIGraphX key", {"triton_models": [entry(accelerator={
         "name": "migraphx", "parameters": {"migraphx_fast_math": True}})]},
-     ["accelerator.parameters.migraphx_fast_math: unknown MIGraphX accelerator key"]),
+     ["accelerator.parameters.migraphx_fast_math: True (bool): unknown MIGraphX accelerator "
+      "key"]),
     ("bad MIGraphX precision", {"triton_models": [entry(accelerator={
         "name": "migraphx", "parameters": {"precision_mode": "FP12"}})]},
      ["precision_mode: 'FP12' is not one of FP32, FP16"]),
