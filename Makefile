@@ -12,7 +12,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 MODEL := build/models/resnet50-v2.onnx
 
-.PHONY: help venv lab demo test check unit conformance lint sanity molecule molecule-rocm stack integration clean build
+.PHONY: help venv lab demo test check unit conformance lint sanity molecule integration clean build
 
 help:
 	@echo "make demo    deploy and benchmark Triton on a local node (CPU flavour)"
@@ -72,21 +72,8 @@ molecule: lab
 integration: lab
 	$(BIN)/pytest -q --durations=0 --durations-min=20 tests/integration
 
-# make test runs the rocm scenario beside the rest: it shares nothing with them (its own
-# nodes, the apt stand-in read-only, no controller cache), and the machine mostly waits on
-# nodes and mirrors, so the two streams take little more than the longer one. Both expect the
-# lab that make test has made first (make molecule and make integration make it themselves).
-molecule-rocm:
-	$(BIN)/molecule test -s rocm
-
-stack:
-	$(BIN)/molecule test -s default
-	$(BIN)/molecule test -s fleet
-	$(BIN)/pytest -q --durations=0 --durations-min=20 tests/integration
-
 # Lint first (seconds), then the lab, then tests that use it.
-test: lint sanity build lab unit conformance
-	$(MAKE) --no-print-directory -j2 --output-sync=target molecule-rocm stack
+test: lint sanity build lab unit conformance molecule integration
 	@echo "make test: all stages passed"
 
 # The galaxy tarball, checked to hold no venv, caches, images, models or results.
