@@ -1,6 +1,7 @@
-"""The ROCm flavour end to end on an Ubuntu 24.04 node (the only OS AMD supports its image
-on), through site.yml, twice each: with ``triton_image_source: pull`` (AMD's tag, from the
-lab's TLS registry) and with ``build`` (AMD's repository: its base script and build.py).
+"""The ROCm flavour end to end through site.yml, twice each: with ``triton_image_source: pull``
+(AMD's tag, from the lab's TLS registry) on an Ubuntu 24.04 node (the only OS AMD supports
+its image on) and a Debian 12 node, and with ``build`` (AMD's repository: its base script and
+build.py) on the Ubuntu one.
 
 Real here: the noble node (systemd, Docker Engine installed by the docker_engine role from
 Ubuntu's archive), the registry and its login, the pull, AMD's base script and build.py,
@@ -37,7 +38,10 @@ sys.path.insert(0, str(ROOT / "lab"))
 import labctl  # noqa: E402
 import rocm_standin  # noqa: E402
 
-NODE = "inferops-test-noble"
+# distro -> (node, its image); the node under test is CURRENT["node"] (the fixture sets it).
+NODES = {"ubuntu": ("inferops-test-noble", "inferops-lab/node:ubuntu2404"),
+         "debian": ("inferops-test-bookworm", "inferops-lab/node:debian12")}
+CURRENT = {"node": NODES["ubuntu"][0]}
 REGISTRY = "inferops-test-rocm-registry"
 KFD = "/srv/kfd-mi210"
 RENDER_MINORS = range(128, 136)
@@ -45,18 +49,21 @@ MODEL = ROOT / "build" / "models" / "resnet50-v2.onnx"
 
 
 def node(*argv, check=True, data=None):
-    return subprocess.run(["docker", "exec", "-i", NODE, *argv], capture_output=True,
+    return subprocess.run(["docker", "exec", "-i", CURRENT["node"], *argv], capture_output=True,
                           text=True, check=check, input=data)
 
 
 def recap(output):
-    match = re.search(rf"^{NODE}\s+:\s+ok=(\d+)\s+changed=(\d+).*failed=(\d+)", output, re.M)
+    match = re.search(rf"^{CURRENT['node']}\s+:\s+ok=(\d+)\s+changed=(\d+).*failed=(\d+)",
+                      output, re.M)
     assert match, output[-3000:]
     return {"ok": int(match[1]), "changed": int(match[2]), "failed": int(match[3])}
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+@pytest.fixture(scope="module", params=sorted(NODES, reverse=True))
+def lab(request, tmp_path_factory):
+    CURRENT["node"], image = NODES[request.param]
+    name = CURRENT["node"]
     archives = [labctl.archive_path(rocm_standin.PREBUILT),
                 labctl.archive_path(rocm_standin.BASE_IMAGE)]
     if not rocm_standin.SERVER_TARBALL.is_file():
@@ -66,11 +73,11 @@ def lab(tmp_path_factory):
     assert not missing, f"run make lab first: {missing}"
     work = tmp_path_factory.mktemp("rocm-flavour")
     creds = labctl.registry_up(REGISTRY, ROOT / "build" / "registry-rocm")
-    labctl.node_down(NODE)
-    labctl.node_up(NODE, [], image="inferops-lab/node:ubuntu2404", network=labctl.LAB_NETWORK)
+    labctl.node_down(name)
+    labctl.node_up(name, [], image=image, network=labctl.LAB_NETWORK)
     # The GPUs this node pretends to have (see the module's docstring).
     subprocess.run(["docker", "cp", str(ROOT / "tests" / "fixtures" / "kfd" /
-                                        "mi210-8gpu-xgmi"), f"{NODE}:{KFD}"], check=True)
+                                        "mi210-8gpu-xgmi"), f"{name}:{KFD}"], check=True)
     minors = " ".join(map(str, RENDER_MINORS))
     node("sh", "-ec", f"""
         getent group render >/dev/null || groupadd --system render
@@ -84,7 +91,7 @@ def lab(tmp_path_factory):
     inventory = work / "hosts.yml"
     sha = subprocess.run(["sha256sum", str(MODEL)], capture_output=True, text=True,
                          check=True).stdout.split()[0]
-    inventory.write_text(json.dumps({"triton_nodes": {"hosts": {NODE: {
+    inventory.write_text(json.dumps({"triton_nodes": {"hosts": {name: {
         "ansible_connection": "community.docker.docker",
         "rocm_enabled": False,
         "triton_image_pull_ref": f"{creds['address']}/{rocm_standin.PREBUILT}",
@@ -102,8 +109,8 @@ def lab(tmp_path_factory):
             str(labctl.archive_path("inferops-lab/debian:13")),
         "benchmark_measurement_interval_ms": 1000,
     }}}}))
-    yield {"work": work, "inventory": inventory, "creds": creds}
-    labctl.node_down(NODE)
+    yield {"work": work, "inventory": inventory, "creds": creds, "distro": request.param}
+    labctl.node_down(name)
     labctl.node_down(REGISTRY)
 
 
@@ -125,7 +132,8 @@ def site(lab, *args, **variables):
 
 def load(archive):
     with open(archive, "rb") as handle:
-        subprocess.run(["docker", "exec", "-i", NODE, "docker", "load", "-q"], stdin=handle,
+        subprocess.run(["docker", "exec", "-i", CURRENT["node"], "docker", "load", "-q"],
+                       stdin=handle,
                        check=True, capture_output=True)
 
 
@@ -187,7 +195,7 @@ def test_pull_amds_image_serves_through_its_entrypoint_and_converges(lab):
     image = check_server(lab)
     assert image["RepoDigests"] and image["RepoDigests"][0].startswith(f"{creds['address']}/")
     # the guide's benchmark (HTTP, random input, concurrency 1, batch 1), on the controller
-    summary = json.loads((lab["work"] / "benchmark-results" / "guide" / NODE /
+    summary = json.loads((lab["work"] / "benchmark-results" / "guide" / CURRENT["node"] /
                           "summary.json").read_text())
     assert [(r["model"], r["batch_size"], r["concurrency"]) for r in summary["results"]] == [
         ("resnet50_onnx", 1, 1)]
@@ -199,6 +207,9 @@ def test_pull_amds_image_serves_through_its_entrypoint_and_converges(lab):
 
 
 def test_build_from_amds_repository_serves_and_converges(lab):
+    if lab["distro"] != "ubuntu":
+        pytest.skip("the build path runs on the Ubuntu node; Debian 12 builders are "
+                    "test_triton_image_fleet's")
     # The builder's base (what AMD's base scripts build FROM, unreachable here) is the
     # stand-in; the repository is AMD's snapshot with the lab commit (lab/rocm_standin.py).
     rc, out = site(lab, "--tags", "engine")
@@ -206,7 +217,8 @@ def test_build_from_amds_repository_serves_and_converges(lab):
     load(labctl.archive_path(rocm_standin.BASE_IMAGE))
     repo = lab["work"] / "upstream"
     rocm_standin.repo(repo)
-    subprocess.run(["docker", "cp", str(repo), f"{NODE}:/srv/rocm-server"], check=True)
+    subprocess.run(["docker", "cp", str(repo), f"{CURRENT['node']}:/srv/rocm-server"],
+                   check=True)
     # git on the builder fetches what build.py clones from GitHub's stand-in, as a site would
     # through a mirror (the role installs git; the setting is the site's)
     node("sh", "-c", "cat >> /etc/gitconfig", data='[url "file:///srv/rocm-server/github/"]\n'
