@@ -12,6 +12,12 @@ from __future__ import annotations
 
 import re
 
+# The rule for a model's name has one home, the host side's module_utils (plain Python: it
+# travels to hosts with the model_repository module), so that both sides refuse the same names.
+from ansible_collections.inferops.triton.plugins.module_utils._model_repository import (
+    model_name_error,
+)
+
 # protobuf FieldDescriptor.TYPE_* numbers (descriptor.proto) -> the integer range they hold
 _INT_RANGES = {
     5: (-(2**31), 2**31 - 1),  # int32
@@ -286,9 +292,14 @@ def expand_entry(index: int, entry, default_backend: str = "", flavour: str = "r
     ``flavour`` with GPU indices ``gpus``: conveniences expanded, the flavour applied, and
     the checks that need more than the schema (versions, MIGraphX keys and cache)."""
     label = f"triton_models[{index}]"
-    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]:
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
         raise ModelConfigError(f"{label}: each entry needs a non-empty string 'name'")
     name = entry["name"]
+    # The name is the model's directory in the repository: checked before anything uses it,
+    # and quoted here, since it may hold a newline or a '/'.
+    problem = model_name_error(name)
+    if problem is not None:
+        raise ModelConfigError(f"{label} ({str.__repr__(name)}): {problem}")
     label = f"{label} ({name})"
     unknown = sorted(set(entry) - set(ENTRY_KEYS))
     if unknown:

@@ -31,6 +31,82 @@ class RepositoryError(RuntimeError):
     """Something on the host or at a source stops the repository from converging."""
 
 
+# --- a model's name is a directory name: the one rule, for the controller and the host ----
+
+# Triton takes a model's name from its directory in the repository and serves it at
+# /v2/models/<name>/...; a recent Triton refuses a requested name only for '/' or '..' (core's
+# ValidateModelName). The rule here is narrower on purpose, so that a name is safe everywhere
+# it goes - one path component on the host, an HTTP path segment that needs no escaping, a
+# command-line argument (perf_analyzer -m), a metrics label, a line of a message:
+# - ASCII letters, digits, '_', '-' and '.': no '/' or '\', no whitespace, no control
+#   character (a newline would forge lines in the messages that quote it, NUL ends a C path),
+#   nothing a URL or a shell would need to quote ('+' is left out: form decoding reads it as
+#   a space);
+# - not starting with '.': '.' and '..' are not directories of their own, and a hidden
+#   directory is one the repository's pruning leaves alone; nor with '-', which a command
+#   would read as an option;
+# - at most 128 characters. Linux's NAME_MAX is 255 bytes (each of these characters is one),
+#   and neither Triton nor this collection adds to the name today; 128 keeps room for a
+#   prefix or suffix a later name built from it may need (a backup or temporary beside it)
+#   and keeps paths, URLs and messages readable, while real names are far shorter
+#   (resnet50-next: 13).
+MODEL_NAME_MAX = 128
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
+MODEL_NAME_RULE = ("use letters, digits, '_', '-' and '.', not starting with '.' or '-', "
+                   f"at most {MODEL_NAME_MAX} characters")
+
+
+def check_model_name(name) -> str | None:
+    """Why ``name`` cannot be a model's directory in a repository, or None when it can."""
+    if not isinstance(name, str):
+        return "it is not a string"
+    if not name:
+        return "it is empty"
+    if len(name) > MODEL_NAME_MAX:
+        return f"it has {len(name)} characters"
+    if "/" in name or "\\" in name:
+        return "it is a path, not a single directory name"
+    if name.startswith("."):
+        return "it starts with '.'"
+    if name.startswith("-"):
+        return "it starts with '-'"
+    bad = next((char for char in name if char not in _NAME_CHARS), None)
+    if bad is not None:
+        return f"it contains {bad!r}"
+    return None
+
+
+def model_name_error(name) -> str | None:
+    """The message part for a bad name: the value, the reason and what is allowed."""
+    reason = check_model_name(name)
+    if reason is None:
+        return None
+    shown = str.__repr__(name) if isinstance(name, str) else repr(name)
+    return f"name {shown} is not a model directory name: {reason}; {MODEL_NAME_RULE}"
+
+
+def _label(index: int, name) -> str:
+    """``models[0] ('../x')``: where a bad name is, quoted so that a newline in it shows."""
+    return f"models[{index}] ({str.__repr__(name) if isinstance(name, str) else repr(name)})"
+
+
+def _is_sha256(value) -> bool:
+    return isinstance(value, str) and _HEX.fullmatch(value) is not None
+
+
+def _resolves_inside(base: str, path: str) -> bool:
+    """Whether ``path``, every symlink in it resolved, is ``base`` (resolved too) or under it."""
+    base, path = os.path.realpath(base), os.path.realpath(path)
+    return path == base or path.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def _outside(base: str, path: str, what: str) -> str | None:
+    if _resolves_inside(base, path):
+        return None
+    return (f"{path} resolves to {os.path.realpath(path)}, outside {what} "
+            f"{os.path.realpath(base)} (a symlink?); nothing was changed")
+
+
 def sha256_file(path: str) -> str | None:
     digest = hashlib.sha256()
     try:
@@ -148,6 +224,7 @@ def plan(root: str, models: list[dict], prune: bool = False, digest=sha256_file)
     version entries to place, with ``name``), ``remove`` (paths relative to ``root`` that
     ``prune`` takes away), ``unmanaged`` (what is there but not wanted, kept without
     ``prune``), ``changed_models`` and ``removed_models``."""
+    check_models(root, models)
     configs, files, remove, unmanaged = [], [], [], []
     changed, removed = set(), []
     wanted = {model["name"]: model for model in models}
@@ -176,8 +253,81 @@ def plan(root: str, models: list[dict], prune: bool = False, digest=sha256_file)
             (remove if prune else unmanaged).append(entry)
             if prune:
                 removed.append(entry)
+    errors = [problem for entry in remove
+              if (problem := _outside(root, os.path.join(root, entry),
+                                      "the repository")) is not None]
+    if errors:
+        raise RepositoryError("prune would remove a path outside the repository: "
+                              + "; ".join(errors))
     return {"configs": configs, "files": files, "remove": remove, "unmanaged": unmanaged,
             "changed_models": sorted(changed), "removed_models": removed}
+
+
+def check_models(root: str, models: list[dict]) -> None:
+    """Refuse, before anything is read or written, every model whose name is not a directory
+    name, whose version is not a positive integer or whose sha256 is not 64 hex digits, and
+    every path of its tree (directory, config.pbtxt, version directories, model files) that
+    resolves outside ``root``, as a symlink in the repository would make it. All problems at
+    once."""
+    errors = []
+    for index, model in enumerate(models):
+        name = model.get("name") if isinstance(model, dict) else None
+        problem = model_name_error(name)
+        if problem is not None:
+            errors.append(f"{_label(index, name)}: {problem}")
+            continue
+        model_dir = os.path.join(root, name)
+        paths = [model_dir, os.path.join(model_dir, CONFIG)]
+        for version in model.get("versions") or []:
+            number = version.get("version")
+            if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+                errors.append(f"model {name!r}: version {number!r} is not a positive "
+                              "integer")
+                continue
+            if not _is_sha256(version.get("sha256")):
+                errors.append(f"model {name!r} version {number}: sha256 "
+                              f"{version.get('sha256')!r} is not 64 lowercase hex digits")
+            paths += [os.path.join(model_dir, str(number)),
+                      os.path.join(model_dir, str(number), MODEL_FILE)]
+        problem = next((p for p in (_outside(root, path, "the repository") for path in paths)
+                        if p is not None), None)
+        if problem is not None:
+            errors.append(f"model {name!r}: {problem}")
+    if errors:
+        raise RepositoryError("; ".join(errors))
+
+
+def _check_apply(root: str, models: list[dict], result: dict, staging: str | None) -> None:
+    """``apply``'s own check, before its first write, of every path it would write, read
+    from staging or remove: a result not made by ``plan``, or a symlink put in since, changes
+    nothing."""
+    check_models(root, models)
+    errors = []
+    for item in result["files"]:
+        name, sha256 = item["name"], item.get("sha256")
+        path = os.path.join(root, name, str(item["version"]), MODEL_FILE)
+        problem = model_name_error(name) or _outside(root, path, "the repository")
+        if not _is_sha256(sha256):
+            problem = problem or (f"version {item['version']}: sha256 {sha256!r} is not 64 "
+                                  "lowercase hex digits")
+        elif staging and os.path.lexists(os.path.join(staging, sha256)):
+            problem = problem or _outside(staging, os.path.join(staging, sha256),
+                                          "the staging directory")
+        errors.append(problem and f"model {name!r}: {problem}")
+    for item in result["configs"]:
+        name = item["name"]
+        problem = model_name_error(name) or _outside(root, os.path.join(root, name, CONFIG),
+                                                     "the repository")
+        errors.append(problem and f"model {name!r}: {problem}")
+    for entry in result["remove"]:
+        path = os.path.join(root, entry)
+        if os.path.normpath(path) == os.path.normpath(root):
+            errors.append(f"{entry!r} would remove the repository itself")
+        else:
+            errors.append(_outside(root, path, "the repository"))
+    errors = [error for error in errors if error]
+    if errors:
+        raise RepositoryError("; ".join(errors))
 
 
 def _listdir(path: str) -> list[str]:
@@ -284,6 +434,7 @@ def apply(root: str, models: list[dict], result: dict, staging: str | None = Non
     ``<staging>/<sha256>`` when it is there (the role copied it from the controller),
     else from its ``url`` through ``fetch(url) -> binary stream``. Nothing changes unless
     every file arrived with its sha256."""
+    _check_apply(root, models, result, staging)
     placer = _Placer(uid, gid)
     try:
         placer.directory(root)
@@ -385,9 +536,12 @@ def desired(models: list[dict], sources: dict) -> list[dict]:
     """The rendered configs (``[{name, pbtxt, versions}]``) joined with their sources: the
     ``models`` that ``plan`` and ``apply`` take."""
     out = []
-    for model in models:
+    for index, model in enumerate(models):
         if not isinstance(model.get("name"), str) or not isinstance(model.get("pbtxt"), str):
             raise RepositoryError(f"each model needs a name and its pbtxt text, got {model!r}")
+        problem = model_name_error(model["name"])
+        if problem is not None:  # before any checksum file is downloaded for it
+            raise RepositoryError(f"{_label(index, model['name'])}: {problem}")
         versions = []
         for version in model.get("versions") or []:
             key = source_key(version)

@@ -32,6 +32,10 @@ options:
         them - each with C(name) (its directory), C(pbtxt) (the C(config.pbtxt) text) and
         C(versions) (each with C(version) and the C(url) or C(path) that names its source
         in O(sources)); other keys are ignored.
+      - A name must be one directory name (letters, digits, C(_), C(-) and C(.), not
+        starting with C(.) or C(-), at most 128 characters), and no path the module writes
+        or removes may resolve outside O(path) (or O(staging)), a symlink included; either
+        fails the task before anything is written.
     type: list
     elements: dict
     required: true

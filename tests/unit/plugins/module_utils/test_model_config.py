@@ -151,6 +151,76 @@ def test_entry_without_name():
         render_model_configs([{"config": {}}])
 
 
+# --- a model's name is its directory in the repository (issue 19) -------------------------
+
+RULE = ("use letters, digits, '_', '-' and '.', not starting with '.' or '-', at most 128 "
+        "characters")
+BAD_NAMES = [
+    # (name, why, as the message says it)
+    ("../../../../tmp/pwned", "it is a path, not a single directory name"),
+    ("a/b", "it is a path, not a single directory name"),
+    ("a\\b", "it is a path, not a single directory name"),
+    ("my model", "it contains ' '"),
+    (".", "it starts with '.'"),
+    ("..", "it starts with '.'"),
+    (".hidden", "it starts with '.'"),
+    ("-m", "it starts with '-'"),
+    ("resnet50\nback", "it contains '\\n'"),
+    ("resnet\x0050", "it contains '\\x00'"),
+    ("tab\tname", "it contains '\\t'"),
+    ("", "it is empty"),
+    ("r" * 129, "it has 129 characters"),
+    ("résumé", "it contains 'é'"),
+    ("a+b", "it contains '+'"),
+    ("a%2fb", "it contains '%'"),
+]
+GOOD_NAMES = ["resnet50", "resnet50-next", "bert_base.v2", "resnet50_onnx", "R", "7", "_x",
+              "a..b", "r" * 128]
+
+
+def named(name):
+    entry = copy.deepcopy(RESNET)
+    entry["name"] = name
+    return entry
+
+
+@pytest.mark.parametrize("name,why", BAD_NAMES, ids=[repr(n)[:40] for n, _w in BAD_NAMES])
+def test_a_name_that_is_not_a_directory_name_is_refused_naming_entry_and_value(name, why):
+    with pytest.raises(ModelConfigError) as err:
+        render_model_config(0, named(name), "onnxruntime")
+    text = str(err.value)
+    assert text.startswith(f"triton_models[0] ({name!r}): name {name!r} is not a model "
+                           f"directory name: {why}; {RULE}")
+    assert "\n" not in text and "\x00" not in text  # quoted: one line, whatever the name holds
+
+
+@pytest.mark.parametrize("name", GOOD_NAMES)
+def test_a_directory_name_is_accepted(name):
+    assert parse(render_model_config(0, named(name), "onnxruntime")).name == name
+
+
+def test_every_bad_name_is_reported_at_once_one_line_each():
+    models = [named("../../../../tmp/pwned"), RESNET, named("my model"), named("a\nb"),
+              named("bert_base.v2"), named("")]
+    with pytest.raises(ModelConfigError) as err:
+        render_model_configs(models, "onnxruntime")
+    lines = str(err.value).splitlines()
+    assert [line.split(": name ")[0] for line in lines] == [
+        "triton_models[0] ('../../../../tmp/pwned')", "triton_models[2] ('my model')",
+        "triton_models[3] ('a\\nb')", "triton_models[5] ('')"]
+    assert all(RULE in line for line in lines)
+
+
+def test_the_name_rule_is_the_hosts():
+    # One rule: the controller's check is the model_repository module's own.
+    from ansible_collections.inferops.triton.plugins.module_utils import (
+        _model_config,
+        _model_repository,
+    )
+
+    assert _model_config.model_name_error is _model_repository.model_name_error
+
+
 # The guide's resnet50_onnx/config.pbtxt, verbatim: AMD's ROCm blog "From Build to Benchmark:
 # ONNX Model Serving with Triton Inference Server on AMD GPUs" (ROCm 7.2, rocm7.2_r25.12),
 # https://rocm.blogs.amd.com/software-tools-optimization/triton-server-onnx/README.html

@@ -11,10 +11,12 @@ import pytest
 
 from ansible_collections.inferops.triton.plugins.module_utils import _model_repository
 from ansible_collections.inferops.triton.plugins.module_utils._model_repository import (
+    MODEL_NAME_RULE,
     DigestCache,
     RepositoryError,
     apply,
     cache_path,
+    check_model_name,
     desired,
     diff,
     digest_from_sums,
@@ -224,6 +226,164 @@ def test_one_url_with_two_checksums_is_refused(tmp_path):
         resolve_sources([{"version": 1, "url": url, "checksum": "sha256:" + SHA_A},
                          {"version": 2, "url": url, "checksum": "sha256:" + SHA_B}],
                         str(tmp_path), "node")
+
+
+# --- nothing is written or removed outside the repository (issue 19) ----------------------
+
+BAD_NAMES = [
+    # (name, the reason check_model_name gives)
+    ("../../../../tmp/pwned", "it is a path, not a single directory name"),
+    ("../outside", "it is a path, not a single directory name"),
+    ("a/b", "it is a path, not a single directory name"),
+    ("/abs", "it is a path, not a single directory name"),
+    ("a\\b", "it is a path, not a single directory name"),
+    ("my model", "it contains ' '"),
+    (".", "it starts with '.'"),
+    ("..", "it starts with '.'"),
+    (".hidden", "it starts with '.'"),
+    ("-rf", "it starts with '-'"),
+    ("m\n", "it contains '\\n'"),
+    ("m\x00", "it contains '\\x00'"),
+    ("m\x7f", "it contains '\\x7f'"),
+    ("", "it is empty"),
+    ("m" * 129, "it has 129 characters"),
+    (None, "it is not a string"),
+]
+GOOD_NAMES = ["resnet50", "resnet50-next", "bert_base.v2", "m", "0", "_", "m" * 128]
+
+
+@pytest.mark.parametrize("name,why", BAD_NAMES, ids=[repr(n)[:40] for n, _w in BAD_NAMES])
+def test_the_name_rule_refuses_what_is_not_one_directory_name(name, why):
+    assert check_model_name(name) == why
+
+
+@pytest.mark.parametrize("name", GOOD_NAMES)
+def test_the_name_rule_accepts_directory_names(name):
+    assert check_model_name(name) is None
+
+
+def everything(path):
+    """Every path under ``path`` (symlinks listed, not followed) with what a file holds."""
+    out = {}
+    for base, dirs, files in os.walk(path):
+        for entry in dirs + files:
+            full = os.path.join(base, entry)
+            if os.path.islink(full):
+                out[os.path.relpath(full, path)] = "-> " + os.readlink(full)
+            elif os.path.isfile(full):
+                out[os.path.relpath(full, path)] = open(full, "rb").read()
+            else:
+                out[os.path.relpath(full, path) + "/"] = None
+    return out
+
+
+def forged(name, versions=((1, SHA_A),), remove=()):
+    """A plan result made by hand, as if ``plan`` had let ``name`` through."""
+    wanted = model(name=name, versions=versions)
+    return {"configs": [{"name": name, "before": None, "after": CONFIG}],
+            "files": [dict(v, name=name) for v in wanted["versions"]],
+            "remove": list(remove), "unmanaged": [], "changed_models": [name],
+            "removed_models": []}
+
+
+@pytest.mark.parametrize("name", [n for n, _w in BAD_NAMES if isinstance(n, str)],
+                         ids=[repr(n)[:40] for n, _w in BAD_NAMES if isinstance(n, str)])
+def test_a_bad_name_changes_nothing_in_or_out_of_the_repository(tmp_path, name):
+    root = str(tmp_path / "models")
+    staging = staged(tmp_path, ONNX_A)
+    converge(root, [model()], staging)
+    before = everything(tmp_path)
+    target = os.path.normpath(os.path.join(root, name.replace("\x00", "")))
+    existed = os.path.lexists(target)
+    wanted = [model(), model(name=name)]
+    with pytest.raises(RepositoryError) as err:
+        plan(root, wanted)
+    assert f"models[1] ({name!r}): name {name!r} is not a model directory name" in str(err.value)
+    assert MODEL_NAME_RULE in str(err.value)
+    # apply checks for itself, before its first write, whatever result it is handed
+    with pytest.raises(RepositoryError, match="is not a model directory name"):
+        apply(root, wanted, forged(name), staging)
+    with pytest.raises(RepositoryError, match=r"models\[0\]"):
+        desired([{"name": name, "pbtxt": CONFIG, "versions": []}], {})
+    assert everything(tmp_path) == before
+    assert os.path.lexists(target) == existed  # e.g. /tmp/pwned did not appear
+
+
+def test_every_bad_model_is_reported_at_once_on_the_host(tmp_path):
+    with pytest.raises(RepositoryError) as err:
+        plan(str(tmp_path / "models"), [model(name="a/b"), model(), model(name=".."),
+                                        model(name="m2", versions=[(1, "../../x")])])
+    text = str(err.value)
+    assert "models[0] ('a/b')" in text and "models[2] ('..')" in text
+    assert "model 'm2' version 1: sha256 '../../x' is not 64 lowercase hex digits" in text
+    assert "models[1]" not in text
+
+
+def outside_link(tmp_path, link):
+    """``link`` (a path in the repository) made a symlink to a directory outside it."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep").write_text("not the repository's")
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(elsewhere, target_is_directory=True)
+    return elsewhere
+
+
+@pytest.mark.parametrize("where", ["m", "m/1"])
+def test_a_model_or_version_directory_linked_out_of_the_repository_is_refused(tmp_path, where):
+    root = tmp_path / "models"
+    elsewhere = outside_link(tmp_path, root / where)
+    staging = staged(tmp_path, ONNX_A)
+    before = everything(tmp_path)
+    with pytest.raises(RepositoryError) as err:
+        plan(str(root), [model()])
+    text = str(err.value)
+    assert text.startswith("model 'm': ")
+    assert f"resolves to {elsewhere}" in text and f"outside the repository {root}" in text
+    with pytest.raises(RepositoryError, match=f"resolves to {elsewhere}"):
+        apply(str(root), [model()], forged("m"), staging)
+    assert everything(tmp_path) == before  # not followed: nothing written in elsewhere
+
+
+@pytest.mark.parametrize("where", ["old", "m/2"])
+def test_prune_does_not_remove_through_a_symlink_out_of_the_repository(tmp_path, where):
+    root = tmp_path / "models"
+    converge(str(root), [model()], staged(tmp_path, ONNX_A))
+    outside_link(tmp_path, root / where)
+    before = everything(tmp_path)
+    assert plan(str(root), [model()])["unmanaged"] == [where]  # reported, kept
+    with pytest.raises(RepositoryError, match="prune would remove a path outside"):
+        plan(str(root), [model()], prune=True)
+    with pytest.raises(RepositoryError, match="outside the repository"):
+        apply(str(root), [model()], dict(plan(str(root), [model()]), remove=[where]))
+    with pytest.raises(RepositoryError, match="outside the repository"):
+        apply(str(root), [model()], dict(plan(str(root), [model()]), remove=[".."]))
+    assert everything(tmp_path) == before
+
+
+def test_a_staged_file_linked_out_of_staging_is_not_read(tmp_path):
+    root = tmp_path / "models"
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    secret = tmp_path / "secret.onnx"
+    secret.write_bytes(ONNX_A)
+    (staging / SHA_A).symlink_to(secret)
+    with pytest.raises(RepositoryError) as err:
+        apply(str(root), [model()], plan(str(root), [model()]), str(staging))
+    assert "model 'm': " in str(err.value)
+    assert f"resolves to {secret}, outside the staging directory {staging}" in str(err.value)
+    assert not root.exists()
+
+
+def test_a_repository_that_is_itself_a_symlink_still_converges(tmp_path):
+    # The containment is of the resolved repository: a linked root is not "outside" itself.
+    real = tmp_path / "data" / "models"
+    real.mkdir(parents=True)
+    root = tmp_path / "models"
+    root.symlink_to(real, target_is_directory=True)
+    converge(str(root), [model()], staged(tmp_path, ONNX_A))
+    assert (real / "m" / "1" / "model.onnx").read_bytes() == ONNX_A
+    assert is_empty(plan(str(root), [model()], prune=True))
 
 
 # --- the digest cache: a converged host does not read every model file every run ----------
