@@ -167,27 +167,73 @@ def command(params: dict, staging: str, name: str, container: str) -> list[str]:
             *perf_args(params, "/results", name)]
 
 
-def validate(params: dict) -> None:
-    """What perf_analyzer would refuse, said before anything runs."""
+# perf_analyzer's options the benchmark sets from its own settings (short and long forms),
+# each with the setting: extra_args may not set them again.
+RESERVED_PERF_ARGS = {
+    "-m": "model", "--model-name": "model", "-x": "model_version",
+    "--model-version": "model_version", "-b": "batch_size", "--batch-size": "batch_size",
+    "-i": "protocol", "--protocol": "protocol", "-u": "url", "--url": "url",
+    "--concurrency-range": "concurrency_range", "--request-rate-range": "request_rate_range",
+    "--measurement-mode": "measurement_mode",
+    "--measurement-request-count": "measurement_request_count",
+    "-p": "measurement_interval", "--measurement-interval": "measurement_interval",
+    "-s": "stability_percentage", "--stability-percentage": "stability_percentage",
+    "-r": "max_trials", "--max-trials": "max_trials", "--percentile": "percentile",
+    "--input-data": "input_data", "--shape": "shapes", "--verbose-csv": "verbose_csv",
+    "--collect-metrics": "collect_metrics", "--metrics-url": "metrics_url",
+    "-f": "the raw result files", "--latency-report-file": "the raw result files",
+    "--profile-export-file": "profile_export",
+}
+
+
+def problems(params: dict, names: dict | None = None) -> list[str]:
+    """Everything perf_analyzer would refuse in ``params``, said before anything runs.
+    ``names`` renames options in the messages (the benchmark role's variables)."""
+    names = names or {}
+
+    def name(option):
+        return names.get(option, option)
+
+    errors = []
     if params.get("concurrency_range") and params.get("request_rate_range"):
-        raise PerfRunError("concurrency_range and request_rate_range are exclusive: "
-                           "perf_analyzer runs one load mode per run")
-    requested_levels(params)
+        errors.append(f"{name('concurrency_range')} and {name('request_rate_range')} are "
+                      "exclusive: perf_analyzer runs one load mode per run")
+    for option, integer in (("concurrency_range", True), ("request_rate_range", False)):
+        if params.get(option):
+            try:
+                parse_range(params[option], name(option), integer)
+            except PerfRunError as exc:
+                errors.append(str(exc))
     for option, low in (("batch_size", 1), ("measurement_interval", 1),
                         ("measurement_request_count", 1), ("stability_percentage", 1),
                         ("max_trials", 1)):
-        if params[option] < low:
-            raise PerfRunError(f"{option}={params[option]}: must be {low} or more")
+        if option in params and params[option] < low:
+            errors.append(f"{name(option)}={params[option]}: must be {low} or more")
     if params.get("percentile") is not None and not 1 <= params["percentile"] <= 99:
-        raise PerfRunError(f"percentile={params['percentile']}: must be 1 to 99")
+        errors.append(f"{name('percentile')}={params['percentile']}: must be 1 to 99")
     for shape in params.get("shapes") or []:
         tensor, dims = shape.rpartition(":")[::2]
         if not tensor or not all(d.strip().isdigit() for d in dims.split(",")):
-            raise PerfRunError(f"shapes: {shape!r} is not <input name>:<dim>[,<dim>...], for "
-                               f"example 'data:3,224,224'")
-    name = params.get("name") or ""
-    if "/" in name or name in (".", ".."):
-        raise PerfRunError(f"name={name!r}: a file name without '/', used for the raw files")
+            errors.append(f"{name('shapes')}: {shape!r} is not <input name>:<dim>[,<dim>...], "
+                          "for example 'data:3,224,224'")
+    file_name = params.get("name") or ""
+    if "/" in file_name or file_name in (".", ".."):
+        errors.append(f"{name('name')}={file_name!r}: a file name without '/', used for the "
+                      "raw files")
+    for arg in params.get("extra_args") or []:
+        option = str(arg).split("=", 1)[0]
+        if option in RESERVED_PERF_ARGS:
+            setting = RESERVED_PERF_ARGS[option]
+            errors.append(f"{name('extra_args')}: {str(arg)!r} sets {option}, which the "
+                          f"benchmark sets from {name(setting)}; use that instead")
+    return errors
+
+
+def validate(params: dict) -> None:
+    """What perf_analyzer would refuse, said before anything runs."""
+    errors = problems(params)
+    if errors:
+        raise PerfRunError("; ".join(errors))
 
 
 def default_name(params: dict) -> str:

@@ -188,6 +188,7 @@ def save(params: dict, run, check: bool, files: list, now) -> dict:
             _write(path, saved_copy(new, path), meta["mode"])
         if repo:
             link_tree(repo, os.path.join(new, "models"))
+            os.makedirs(os.path.join(new, "models"), exist_ok=True)  # none on the host yet
         manifest["saved_at"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
         with open(os.path.join(new, "manifest.json"), "w", encoding="utf-8") as handle:
             json.dump(manifest, handle, indent=2, sort_keys=True)
@@ -354,9 +355,10 @@ def rollback(params: dict, run, check_mode: bool = False, diff: bool = False,
     if params["keep_failed"] < 0:
         raise RollbackError(f"keep_failed: {params['keep_failed']} is negative; give how many "
                             "failed repositories to keep (0 or more)")
-    if repo and params["state"] == "present" and not os.path.isdir(repo):
-        raise RollbackError(f"model_repository: {repo!r} is not a directory; leave "
-                            "model_repository out when the host has none")
+    # A host with no repository yet saves an empty one: going back to it leaves none served.
+    if repo and params["state"] == "present" and os.path.lexists(repo) \
+            and not os.path.isdir(repo):
+        raise RollbackError(f"model_repository: {repo!r} is not a directory")
     now = now or datetime.datetime.now(datetime.UTC)
     if params["state"] == "absent":
         return remove_point(params, run, check_mode)

@@ -259,9 +259,44 @@ def restricted_args(settings: dict) -> list:
             f"--grpc-restricted-protocol={joined}:{key}={value}"]
 
 
+# The server options the role sets, each with the variable that sets it: extra_args may not
+# set them again (tritonserver takes the last one given, so an override would break the unit's
+# mounts, ports or readiness checks without a word). The ports are the container's own; the
+# host's are published to them.
+RESERVED_SERVER_ARGS = {
+    "--model-repository": "triton_server_model_repository (mounted at /models)",
+    "--model-store": "triton_server_model_repository (mounted at /models)",
+    "--model-control-mode": "triton_server_model_control_mode",
+    "--load-model": "triton_server_load_models",
+    "--strict-readiness": "triton_server_strict_readiness",
+    "--exit-on-error": "triton_server_exit_on_error",
+    "--log-verbose": "triton_server_log_verbose",
+    "--http-port": "triton_server_http_port (the host port published to 8000)",
+    "--grpc-port": "triton_server_grpc_port (the host port published to 8001)",
+    "--metrics-port": "triton_server_metrics_port (the host port published to 8002)",
+    "--http-restricted-api": "triton_server_restricted_apis",
+    "--grpc-restricted-protocol": "triton_server_restricted_apis",
+}
+
+
+def extra_args_errors(extra_args) -> list:
+    """``triton_server_extra_args`` that set an option the role sets (as ``--name=value`` or
+    as ``--name`` followed by its value)."""
+    errors = []
+    for arg in extra_args or []:
+        option = str(arg).split("=", 1)[0]
+        if option in RESERVED_SERVER_ARGS:
+            errors.append(f"triton_server_extra_args: {str(arg)!r} sets {option}, which the "
+                          f"role sets from {RESERVED_SERVER_ARGS[option]}; use that variable")
+    return errors
+
+
 def server_args(settings: dict) -> list:
     """The container's command after the image (tritonserver and its arguments), the same for
     every instance."""
+    errors = extra_args_errors(settings.get("extra_args"))
+    if errors:
+        raise ServiceError("; ".join(errors))
     args = [SERVER_COMMAND, f"--model-repository={MODELS_IN_CONTAINER}",
             f"--model-control-mode={settings['model_control_mode']}"]
     if settings["model_control_mode"] == "explicit":

@@ -3,6 +3,7 @@ test_model_repository.py): one lab node container with systemd and its own Docke
 converged once by lab/demo.py (the fixture is in conftest.py)."""
 
 import hashlib
+import os
 import re
 import subprocess
 import sys
@@ -47,6 +48,43 @@ class DemoNode:
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=2400,
                               check=False)
         return proc.returncode, proc.stdout + proc.stderr
+
+    def play(self, playbook="site.yml", *playbook_args):
+        """ansible-playbook against the node as lab/demo.py runs it, without demo.py's lab
+        set-up (the node is up once converged()): for the many short runs of the bad-input
+        suite, which end in the pre-flight."""
+        env = dict(os.environ, INFEROPS_DEMO_MODEL_URL=self.model_url,
+                   INFEROPS_RESULTS_DIR=str(self.results),
+                   ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+        cmd = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), str(ROOT / playbook),
+               "-i", str(self.inventory), "--limit", NODE, *playbook_args]
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=1200, check=False)
+        return proc.returncode, proc.stdout + proc.stderr
+
+    def state(self):
+        """What the node serves, to compare before and after a run: ``repository``, every
+        path of the model repository with its mode, size and sha256; ``files``, the sha256 of
+        the server's unit, environment and helper files; ``container``, the running
+        container's id, start time and status."""
+        def sh(script):
+            return self.exec("sh", "-c", script, check=True).stdout
+        return {
+            "repository": sh("cd /var/lib/inferops-triton/models && find . -printf "
+                             "'%p %m %s\\n' | sort && find . -type f -exec sha256sum {} + "
+                             "| sort"),
+            "files": sh("sha256sum /etc/systemd/system/triton-server* /etc/inferops-triton/* "
+                        "/usr/local/lib/inferops-triton/wait-ready"),
+            "container": sh("docker inspect --format '{{.Id}} {{.State.StartedAt}} "
+                            "{{.State.Status}}' triton-server"),
+        }
+
+    def serves(self, model="resnet50"):
+        """Whether the server is ready and the model READY (from the node itself)."""
+        probe = ("import urllib.request as u; "
+                 "u.urlopen('http://127.0.0.1:8000/v2/health/ready'); "
+                 f"u.urlopen('http://127.0.0.1:8000/v2/models/{model}/ready')")
+        return self.exec("python3", "-c", probe).returncode == 0
 
     def converged(self):
         """The first converge's (rc, output), run once for the session."""

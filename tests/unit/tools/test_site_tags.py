@@ -56,12 +56,10 @@ def test_each_stage_runs_its_roles_after_the_pre_flight(tags, expected):
     assert roles_in(out) == expected
     preflight = split_plays(out)[0]
     for check in ("Gather the minimal facts",
-                  "inferops.triton.model_repository : Validating arguments against arg spec "
-                  "'validate'",
-                  "inferops.triton.model_repository : Validate the model configurations",
-                  "inferops.triton.triton_server : Validating arguments against arg spec "
-                  "'validate'",
-                  "inferops.triton.triton_server : Check the servers this host would run"):
+                  "Check every input of the roles this playbook runs",
+                  "inferops.triton.model_repository : Render the model configurations",
+                  "inferops.triton.model_repository : Check each config against its ONNX file",
+                  "inferops.triton.triton_server : Read the host's GPUs for GPU passthrough"):
         assert check in preflight
 
 
@@ -70,10 +68,11 @@ def test_skipping_the_benchmark_leaves_the_rest():
 
 
 def test_each_argument_spec_is_checked_once_per_host():
-    """model_repository's and triton_server's specs are checked in the pre-flight ('validate'
-    is the same spec as 'main'), so the deploy play does not check them again; the other
-    roles check theirs where they start."""
-    preflight, deploy = split_plays(listed("--skip-tags", "benchmark"))
+    """Every role's spec is checked by the pre-flight's one preflight task, before any host
+    changes; no role checks its spec again, and the roles' own checks (for a role run on its
+    own) are skipped after the pre-flight."""
+    preflight, deploy = split_plays(listed())
     checked = re.compile(r"inferops\.triton\.(\w+) : Validating arguments against arg spec")
-    assert set(checked.findall(preflight)) == {"model_repository", "triton_server"}
-    assert set(checked.findall(deploy)) == {"docker_engine", "triton_image"}
+    assert checked.findall(preflight) == []
+    assert checked.findall(deploy) == []
+    assert preflight.count("Check every input of the roles this playbook runs") == 1

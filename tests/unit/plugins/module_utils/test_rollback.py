@@ -133,6 +133,21 @@ def test_save_records_the_files_the_image_and_tags_it(host):
     assert stat.S_IMODE(host.point.stat().st_mode) == 0o700
 
 
+def test_a_host_without_a_repository_goes_back_to_none(host):
+    """A first run on a fresh host saves an empty repository: when that run fails, the
+    restore leaves no model served, as before the run (site.yml's rollback)."""
+    deploy(host)
+    missing = host.root / "fresh-models"
+    go(host, runner(ref_id=OLD_ID), model_repository=str(missing))
+    assert (host.point / "models").is_dir() and not any((host.point / "models").iterdir())
+    assert go(host, runner(ref_id=OLD_ID, tag_id=OLD_ID),
+              model_repository=str(missing))["changed"] is False
+    (missing / "broken" / "1").mkdir(parents=True)  # what the failed run put there
+    result = go(host, runner(ref_id=OLD_ID, tag_id=OLD_ID), state="restored")
+    assert result["models"] == [] and result["failed_repository"]
+    assert missing.is_dir() and not any(missing.iterdir())
+
+
 def test_saving_again_changes_nothing(host):
     deploy(host)
     go(host, runner(ref_id=OLD_ID))
@@ -434,11 +449,12 @@ def test_restoring_without_a_point_says_how_to_make_one(host):
 @pytest.mark.parametrize("options, message", [
     (dict(path="{models}/rollback", model_repository="{models}"),
      "path: '{models}/rollback' is inside model_repository '{models}'"),
-    (dict(model_repository="{root}/nowhere"),
-     "model_repository: '{root}/nowhere' is not a directory"),
+    (dict(model_repository="{root}/units/triton-server.service"),
+     "model_repository: '{root}/units/triton-server.service' is not a directory"),
     (dict(name="triton@0"), "name: 'triton@0' is not a service name"),
 ])
 def test_bad_options_are_named_with_their_value(host, options, message):
+    deploy(host)
     options = {key: value.format(models=host.models, root=host.root)
                for key, value in options.items()}
     with pytest.raises(rb.RollbackError) as error:
