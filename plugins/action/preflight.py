@@ -72,7 +72,8 @@ class ActionModule(ActionBase):
 
         errors += _preflight.check({role: loaded[role][1] for role in roles}, values,
                                    (task_vars.get("ansible_facts") or {}).get("rocm"),
-                                   [name for name in _preflight.REMOVED if name in task_vars])
+                                   {name: self._templar.template(task_vars[name])
+                                    for name in _preflight.REMOVED if name in task_vars})
         result.update(roles=roles, errors=errors, changed=False)
         if errors:
             result["failed"] = True

@@ -303,7 +303,7 @@ def benchmark_rules(v: dict) -> list:
     return errors
 
 
-def triton_image_rules(v: dict, defined: set) -> list:
+def triton_image_rules(v: dict, defined: dict) -> list:
     errors = []
     name, tag = v.get("triton_image_name"), v.get("triton_image_tag")
     if isinstance(name, str) and not IMAGE_NAME.match(name):
@@ -351,7 +351,7 @@ def triton_image_rules(v: dict, defined: set) -> list:
     for prefix in ("triton_image_registry", "triton_image_pull"):
         if bool(v.get(f"{prefix}_username")) != bool(v.get(f"{prefix}_password")):
             errors.append(f"{prefix}_username and {prefix}_password must be set together")
-    errors += [f"{name} is set, but it was removed: {why}"
+    errors += [f"{name} is set to {defined[name]!r}, but it was removed: {why}"
                for name, why in REMOVED.items() if name in defined]
     return errors
 
@@ -409,7 +409,7 @@ def _placement(v: dict, rocm: dict | None) -> list:
     return errors
 
 
-def rules(roles: list, values: dict, rocm: dict | None, defined: set) -> list:
+def rules(roles: list, values: dict, rocm: dict | None, defined: dict) -> list:
     """The rules no argument spec can say, for the roles the playbook runs."""
     gpus = list(range(len((rocm or {}).get("gpus") or [])))
     errors = _host_paths(values) + _at_least(values)
@@ -431,10 +431,10 @@ def rules(roles: list, values: dict, rocm: dict | None, defined: set) -> list:
     return errors
 
 
-def check(specs: dict, values: dict, rocm: dict | None = None, defined=()) -> list:
+def check(specs: dict, values: dict, rocm: dict | None = None, defined=None) -> list:
     """Every problem of one host: ``specs`` is ``{role: argument spec options}`` for the roles
-    the playbook runs, ``values`` the host's variables (templated), ``defined`` the names of
-    removed variables the host still sets."""
+    the playbook runs, ``values`` the host's variables (templated), ``defined`` the removed
+    variables the host still sets, with their values."""
     errors, converted, refused = [], dict(values), set()
     for role, options in specs.items():
         validated, role_errors = spec_errors(role, options, values)
@@ -444,4 +444,4 @@ def check(specs: dict, values: dict, rocm: dict | None = None, defined=()) -> li
         refused.update(name for name in options
                        if any(f"'{name}'" in e or f" {name} " in e for e in role_errors))
     usable = {name: value for name, value in converted.items() if name not in refused}
-    return errors + rules(list(specs), usable, rocm, set(defined))
+    return errors + rules(list(specs), usable, rocm, dict(defined or {}))

@@ -251,9 +251,13 @@ def restricted_args(settings: dict) -> list:
         return []
     key, value = settings.get("restricted_key") or "", settings.get("restricted_value") or ""
     if not _HEADER_TOKEN.match(key) or not value or re.search(r"[\s=,:]", value):
-        raise ServiceError("triton_server_restricted_apis needs triton_server_restricted_key "
-                           "(an HTTP header name) and triton_server_restricted_value (no "
-                           "spaces, '=', ',' or ':')")
+        # the value is a credential: said to be wrong, never shown
+        state = "empty" if not value else "set" if not re.search(r"[\s=,:]", value) \
+            else "set, with a space, '=', ',' or ':'"
+        raise ServiceError(f"triton_server_restricted_apis is {list(apis)!r}, which needs "
+                           f"triton_server_restricted_key, an HTTP header name (it is "
+                           f"{key!r}), and triton_server_restricted_value, without spaces, "
+                           f"'=', ',' or ':' (it is {state})")
     joined = ",".join(apis)
     return [f"--http-restricted-api={joined}:{key}={value}",
             f"--grpc-restricted-protocol={joined}:{key}={value}"]

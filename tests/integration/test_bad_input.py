@@ -165,7 +165,8 @@ CASES = [
      ["triton_server_bind_address: 'localhost' is not an IP address"]),
     ("restricted APIs without the header value", "site.yml",
      {"triton_server_restricted_apis": ["model-repository"]},
-     ["triton_server_restricted_apis needs triton_server_restricted_key"]),
+     ["triton_server_restricted_apis is ['model-repository'], which needs "
+      "triton_server_restricted_key", "triton_server_restricted_value", "(it is empty)"]),
     ("environment name an env file cannot hold", "site.yml",
      {"triton_server_env": {"BAD-NAME": "1"}},
      ["triton_server_env: 'BAD-NAME'='1' cannot be written to an env file"]),
@@ -201,7 +202,7 @@ CASES = [
      {"triton_image_registry_username": "ci"},
      ["triton_image_registry_username and triton_image_registry_password must be set together"]),
     ("removed variable still set", "site.yml", {"triton_image_gpu_targets": ["gfx942"]},
-     ["triton_image_gpu_targets is set, but it was removed"]),
+     ["triton_image_gpu_targets is set to ['gfx942'], but it was removed"]),
     # docker_engine
     ("relative daemon.json", "site.yml", {"docker_engine_daemon_json_path": "daemon.json"},
      ["docker_engine_daemon_json_path: 'daemon.json' is not an absolute path"]),

@@ -1,23 +1,32 @@
 """docs/preflight.md lists every case of the bad-input suite (tests/integration/
-test_bad_input.py), so users see what is checked; read from the suite's table."""
+test_bad_input.py) with the words its failure must carry, so users see what is checked."""
 
-import ast
+import importlib
+import sys
+import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def case_ids():
-    tree = ast.parse((ROOT / "tests" / "integration" / "test_bad_input.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "CASES":
-            return [ast.literal_eval(case.elts[0]) for case in node.value.elts]
-    raise AssertionError("no CASES table")
+def cases(monkeypatch):
+    """The suite's table (its node helpers stubbed: the table needs none of them)."""
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "integration"))
+    stub = types.ModuleType("demonode")
+    stub.NODE, stub.recap = "node", None
+    monkeypatch.setitem(sys.modules, "demonode", stub)
+    monkeypatch.delitem(sys.modules, "test_bad_input", raising=False)
+    return importlib.import_module("test_bad_input").CASES
 
 
-def test_the_doc_lists_every_case_of_the_suite():
+def test_the_doc_lists_every_case_of_the_suite_with_its_words(monkeypatch):
+    table = cases(monkeypatch)
     doc = (ROOT / "docs" / "preflight.md").read_text()
-    listed = [line.split("|")[1].strip() for line in doc.splitlines()
-              if line.startswith("| ") and not line.startswith("| Case")]
-    assert listed == case_ids()
-    assert len(listed) >= 40
+    rows = [[cell.strip() for cell in line.split(" | ")]
+            for line in doc.splitlines()
+            if line.startswith("| ") and not line.startswith("| Case")]
+    assert [row[0].lstrip("| ") for row in rows] == [case[0] for case in table]
+    for row, (_id, playbook, _variables, words) in zip(rows, table, strict=True):
+        assert row[1] == f"`{playbook}`"
+        assert row[3].rstrip(" |") == " … ".join(w.replace("|", "&#124;") for w in words)
+    assert len(rows) >= 40

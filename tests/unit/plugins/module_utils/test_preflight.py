@@ -61,7 +61,7 @@ def good_values():
     return values
 
 
-def check(change=None, roles=ROLES, rocm=None, defined=()):
+def check(change=None, roles=ROLES, rocm=None, defined=None):
     values = good_values()
     values.update(change or {})
     return _preflight.check({role: SPECS[role] for role in roles}, values, rocm, defined)
@@ -144,8 +144,9 @@ def test_a_gpu_the_host_does_not_have_is_refused():
 
 
 def test_a_removed_variable_is_refused_when_set():
-    errors = check(defined=["triton_image_gpu_targets"])
-    assert any("triton_image_gpu_targets is set, but it was removed" in e for e in errors)
+    errors = check(defined={"triton_image_gpu_targets": ["gfx942"]})
+    assert any("triton_image_gpu_targets is set to ['gfx942'], but it was removed" in e
+               for e in errors), errors
 
 
 def test_a_playbook_checks_the_roles_it_runs():
@@ -178,3 +179,11 @@ def test_the_playbooks_roles_are_the_roles_they_run():
     rollout = (ROOT / "playbooks" / "rollout.yml").read_text()
     assert "_preflight_playbook: rollout" in rollout
     assert "playbook: benchmark" in (ROOT / "playbooks" / "benchmark.yml").read_text()
+
+
+def test_a_bad_restricted_value_is_said_to_be_wrong_but_never_shown():
+    errors = check({"triton_server_restricted_apis": ["model-repository"],
+                    "triton_server_restricted_value": "s3cret value"})
+    assert any("triton_server_restricted_apis is ['model-repository'], which needs" in e
+               and "(it is set, with a space, '=', ',' or ':')" in e for e in errors), errors
+    assert not any("s3cret" in e for e in errors)

@@ -174,9 +174,10 @@ def test_cpu_flavour_has_no_devices_groups_or_migraphx(tmp_path):
     (dict(gpu_mode="subset", gpu_indices=[2, 2]), ["must name distinct GPUs"]),
     (dict(gpu_mode="per_gpu", gpu_indices=[9]), ["triton_server_gpu_indices: [9]"]),
     (dict(restricted_apis=["model-repository"]),
-     ["triton_server_restricted_apis needs", "triton_server_restricted_value"]),
+     ["triton_server_restricted_apis is ['model-repository'], which needs",
+      "triton_server_restricted_value", "(it is empty)"]),
     (dict(restricted_apis=["model-repository"], restricted_value="has space"),
-     ["no spaces"]),
+     ["without spaces", "(it is set, with a space"]),
     (dict(env={"BAD-NAME": "1"}), ["triton_server_env: 'BAD-NAME'"]),
     (dict(name="triton@x"), ["triton_server_service_name: 'triton@x'"]),
 ])
