@@ -23,31 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import onnx
 import pytest
+from demomodel import GOOD, MODEL_URL, REPOSITORY, entry
 from demonode import NODE, recap
 from onnx import TensorProto, helper
-
-REPOSITORY = "/var/lib/inferops-triton/models"
-MODEL_URL = "{{ _demo_model_url }}/resnet50-v2.onnx"  # the demo's loopback model server
-GOOD = {
-    "name": "resnet50",
-    "config": {
-        "max_batch_size": 8,
-        "input": [{"name": "data", "data_type": "TYPE_FP32", "dims": [3, 224, 224]}],
-        "output": [{"name": "resnetv24_dense0_fwd", "data_type": "TYPE_FP32", "dims": [1000]}],
-        "dynamic_batching": {"max_queue_delay_microseconds": 2000},
-        "instance_group": [{"kind": "KIND_GPU", "count": 1, "gpus": [0]}],
-    },
-    "accelerator": {"name": "migraphx", "parameters": {"migraphx_max_dynamic_batch": 8}},
-    "versions": [{"version": 1, "url": MODEL_URL, "checksum": f"sha256:{MODEL_URL}.sha256"}],
-}
-
-
-def entry(**change):
-    """The demo's resnet50 entry with ``change`` laid over it (``config`` merged)."""
-    model = json.loads(json.dumps(GOOD))
-    model["config"].update(change.pop("config", {}))
-    model.update(change)
-    return model
 
 
 def named(name):
@@ -315,6 +293,20 @@ def test_the_node_is_unchanged_and_still_serving(outcomes):
     assert outcomes["serves"]
 
 
+def with_opset99(directory):
+    """The demo's resnet50 and ``opset99``, an ONNX file of opset 99: its signature passes
+    every check on the controller, but the server's ONNX Runtime cannot load it."""
+    tiny = onnx_model(directory / "tiny.onnx", opset=99)
+    sha = hashlib.sha256(open(tiny, "rb").read()).hexdigest()
+    return [entry(), {
+        "name": "opset99", "config": {
+            "max_batch_size": 4,
+            "input": [{"name": "x", "data_type": "TYPE_FP32", "dims": [4]}],
+            "output": [{"name": "y", "data_type": "TYPE_FP32", "dims": [4]}],
+            "instance_group": [{"kind": "KIND_CPU", "count": 1}]},
+        "versions": [{"version": 1, "path": tiny, "checksum": f"sha256:{sha}"}]}]
+
+
 def test_a_model_triton_cannot_load_fails_the_run_and_the_node_serves_as_before(
         node, tmp_path):
     """An ONNX file of opset 99 passes every check on the controller (its signature is
@@ -322,15 +314,7 @@ def test_a_model_triton_cannot_load_fails_the_run_and_the_node_serves_as_before(
     reason, the node goes back to its rollback point and serves what it served before."""
     before = node.state()
     assert node.serves()
-    tiny = onnx_model(tmp_path / "tiny.onnx", opset=99)
-    sha = hashlib.sha256(open(tiny, "rb").read()).hexdigest()
-    models = [entry(), {
-        "name": "opset99", "config": {
-            "max_batch_size": 4,
-            "input": [{"name": "x", "data_type": "TYPE_FP32", "dims": [4]}],
-            "output": [{"name": "y", "data_type": "TYPE_FP32", "dims": [4]}],
-            "instance_group": [{"kind": "KIND_CPU", "count": 1}]},
-        "versions": [{"version": 1, "path": tiny, "checksum": f"sha256:{sha}"}]}]
+    models = with_opset99(tmp_path)
     rc, out = node.play("site.yml", "-e", json.dumps({"triton_models": models,
                                                       "benchmark_enabled": False}))
     assert rc != 0, out[-4000:]
@@ -355,15 +339,7 @@ def test_a_model_triton_cannot_load_fails_the_run_and_the_node_serves_as_before(
 
 
 def test_with_rollback_off_the_failed_state_is_left_for_debugging(node, tmp_path):
-    tiny = onnx_model(tmp_path / "tiny.onnx", opset=99)
-    sha = hashlib.sha256(open(tiny, "rb").read()).hexdigest()
-    models = [entry(), {
-        "name": "opset99", "config": {
-            "max_batch_size": 4,
-            "input": [{"name": "x", "data_type": "TYPE_FP32", "dims": [4]}],
-            "output": [{"name": "y", "data_type": "TYPE_FP32", "dims": [4]}],
-            "instance_group": [{"kind": "KIND_CPU", "count": 1}]},
-        "versions": [{"version": 1, "path": tiny, "checksum": f"sha256:{sha}"}]}]
+    models = with_opset99(tmp_path)
     rc, out = node.play("site.yml", "-e", json.dumps({
         "triton_models": models, "benchmark_enabled": False, "triton_server_rollback": False}))
     assert rc != 0
