@@ -4,6 +4,9 @@ set -euo pipefail
 tarball=$1
 listing=$(tar -tzf "$tarball")
 bad=$(grep -E '(^|/)(\.venv|\.git|build|benchmark-results|\.pytest_cache|\.ruff_cache|__pycache__|\.ansible)(/|$)|\.onnx$|\.onnx\.sha256$|\.tar(\.gz)?$|\.pyc$' <<<"$listing" || true)
+# The lab, its benchmarks, molecule scenarios and integration tests need this repository's
+# lab (node containers, a local registry, a signed apt repo); users of the collection do not.
+bad+=$(grep -E '^(lab|benchmarks|molecule|tests/integration)(/|$)' <<<"$listing" || true)
 if [ -n "$bad" ]; then
   echo "collection tarball $tarball holds generated files:" >&2
   echo "$bad" | head -20 >&2

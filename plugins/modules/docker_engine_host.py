@@ -11,10 +11,9 @@ description:
   - Reads which of O(packages) dpkg has installed (C(dpkg-query); a package is installed
     when its status is C(ii), or C(hi) when held) and returns the others in
     RV(missing_packages); it installs nothing, that is left to M(ansible.builtin.apt).
-  - Lays O(daemon_options) over the JSON object in O(daemon_json_path) as
-    M(inferops.triton.json_merge) does; nested objects merge key by key, keys other tools
-    wrote stay, and the file is rewritten (sorted keys, two-space indent) only when the
-    merged object differs.
+  - Lays O(daemon_options) over the JSON object in O(daemon_json_path); nested objects
+    merge key by key, keys other tools wrote stay, and the file is rewritten (sorted keys,
+    two-space indent) only when the merged object differs.
   - When no package is missing, reads C(docker.service) (C(systemctl show)) and enables,
     disables, starts or stops it as O(service_enabled) and O(service_state) ask; when
     daemon.json changed under a running daemon that is to keep running, restarts it. A
