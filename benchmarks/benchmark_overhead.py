@@ -10,7 +10,7 @@ over a concurrency range, the role's stability settings):
 - measured: the sum, over cells and load levels, of the measurement windows perf_analyzer
   itself ran (``measurement_seconds`` in the host's summary.json: its ``Pass`` lines times
   the 1.2 x --measurement-interval each window lasts; the profile export's window
-  boundaries agree within 2%, tests/unit/plugins/module_utils/test_perf_run.py);
+  boundaries agree within 2%, tests/unit/plugins/module_utils/bench/test_perf_run.py);
 - perf_analyzer: the wall time of the perf_analyzer runs (container start included), so
   the rest splits into perf_analyzer's own (start, warm-up, gaps between windows) and the
   role's (Ansible).

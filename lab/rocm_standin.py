@@ -137,7 +137,7 @@ def rocm_base() -> None:
 def role_build_args() -> list[str]:
     """The arguments the triton_image role passes build.py for the guide's Ubuntu image."""
     sys.path.insert(0, str(ROOT / "build" / "collections"))
-    from ansible_collections.inferops.triton.plugins.module_utils._triton_build import (
+    from ansible_collections.inferops.triton.plugins.module_utils.image._build import (
         build_py_args,
     )
 
@@ -226,7 +226,7 @@ def repo(directory: Path, base_image: str = BASE_IMAGE) -> str:
 def collection_clones() -> dict:
     """The collection's table of what build.py clones (``_triton_build.CLONES``)."""
     sys.path.insert(0, str(ROOT / "build" / "collections"))
-    from ansible_collections.inferops.triton.plugins.module_utils._triton_build import CLONES
+    from ansible_collections.inferops.triton.plugins.module_utils.image._build import CLONES
 
     return CLONES
 

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The pre-flight on the controller: reads each role's argument spec and defaults from the
 collection, takes the host's variables over the defaults, and hands them to
-module_utils/_preflight.py, which holds every rule. Never contacts the host."""
+module_utils/preflight/_rules_controller.py, which holds every rule. Never contacts the host."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import os
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.inferops.triton.plugins.module_utils import _preflight
+from ansible_collections.inferops.triton.plugins.module_utils.preflight import (
+    _rules_controller as _preflight,
+)
 
 ROLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "roles")

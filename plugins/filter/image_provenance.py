@@ -40,7 +40,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.inferops.triton.plugins.module_utils._image import provenance_hash
+from ansible_collections.inferops.triton.plugins.module_utils.image._image import provenance_hash
 
 
 def image_provenance(path, labels=None, build_args=None):

@@ -60,7 +60,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.inferops.triton.plugins.module_utils._model_config import (
+from ansible_collections.inferops.triton.plugins.module_utils.models._config_controller import (
     ModelConfigError,
     render_model_configs,
     schema,

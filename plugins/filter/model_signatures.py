@@ -53,13 +53,13 @@ import os
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.inferops.triton.plugins.module_utils._model_repository import (
-    source_key,
-    write_json,
-)
-from ansible_collections.inferops.triton.plugins.module_utils._onnx_signature import (
+from ansible_collections.inferops.triton.plugins.module_utils.models._onnx_controller import (
     SignatureError,
     check,
+)
+from ansible_collections.inferops.triton.plugins.module_utils.models._repository import (
+    source_key,
+    write_json,
 )
 
 

@@ -54,9 +54,11 @@ import os
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.inferops.triton.plugins.module_utils._model_repository import (
+from ansible_collections.inferops.triton.plugins.module_utils.models._repository import (
     DigestCache,
     RepositoryError,
+)
+from ansible_collections.inferops.triton.plugins.module_utils.models._sources_controller import (
     resolve_sources,
 )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.inferops.triton.plugins.module_utils._perf import (
+from ansible_collections.inferops.triton.plugins.module_utils.bench._perf import (
     PerfCsvError,
     parse_csv,
     parse_profile_export,

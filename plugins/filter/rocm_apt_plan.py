@@ -79,7 +79,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.inferops.triton.plugins.module_utils._rocm_repo import (
+from ansible_collections.inferops.triton.plugins.module_utils.rocm._repo_controller import (
     RocmRepoError,
     plan,
 )

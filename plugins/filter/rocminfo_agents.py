@@ -33,7 +33,7 @@ _value:
   elements: dict
 """
 
-from ansible_collections.inferops.triton.plugins.module_utils._rocm_facts import parse_rocminfo
+from ansible_collections.inferops.triton.plugins.module_utils.rocm._facts import parse_rocminfo
 
 
 class FilterModule:

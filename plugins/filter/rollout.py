@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.inferops.triton.plugins.module_utils._rollout import (
+from ansible_collections.inferops.triton.plugins.module_utils.rollout._rollout_controller import (
     RolloutError,
     should_stop,
     summarize,

@@ -40,7 +40,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.inferops.triton.plugins.module_utils._triton_service import (
+from ansible_collections.inferops.triton.plugins.module_utils.server._service import (
     ServiceError,
     gate_failures,
     journal_errors,

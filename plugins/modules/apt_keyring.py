@@ -82,7 +82,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import fetch_url
 
-from ansible_collections.inferops.triton.plugins.module_utils._openpgp import (
+from ansible_collections.inferops.triton.plugins.module_utils.common._openpgp import (
     OpenPgpError,
     dearmor,
     normalise_fingerprint,

@@ -208,7 +208,7 @@ plot:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils._bench_report import (
+from ansible_collections.inferops.triton.plugins.module_utils.bench._report_controller import (
     BenchReportError,
     make_report,
     regression_message,

@@ -55,7 +55,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils._image import (
+from ansible_collections.inferops.triton.plugins.module_utils.image._image import (
     ImageError,
     pack_context,
 )

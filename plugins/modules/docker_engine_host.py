@@ -121,7 +121,7 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils._docker_engine import (
+from ansible_collections.inferops.triton.plugins.module_utils.engine._docker_engine import (
     DockerEngineHost,
 )
 

@@ -84,7 +84,7 @@ base_loaded:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils._image import (
+from ansible_collections.inferops.triton.plugins.module_utils.image._image import (
     ImageError,
     ensure_image,
 )

@@ -89,7 +89,7 @@ size:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils._image import (
+from ansible_collections.inferops.triton.plugins.module_utils.image._image import (
     ImageError,
     ensure_pushed,
     ensure_saved,

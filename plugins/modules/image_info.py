@@ -48,7 +48,7 @@ images:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils._image import (
+from ansible_collections.inferops.triton.plugins.module_utils.image._image import (
     ImageError,
     inspect,
     summary,

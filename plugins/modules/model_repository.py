@@ -140,7 +140,7 @@ import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils._model_repository import (
+from ansible_collections.inferops.triton.plugins.module_utils.models._repository import (
     MODEL_FILE,
     DigestCache,
     RepositoryError,

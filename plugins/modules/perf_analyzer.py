@@ -300,8 +300,8 @@ stderr:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils._perf import PerfCsvError
-from ansible_collections.inferops.triton.plugins.module_utils._perf_run import (
+from ansible_collections.inferops.triton.plugins.module_utils.bench._perf import PerfCsvError
+from ansible_collections.inferops.triton.plugins.module_utils.bench._perf_run import (
     PerfRunError,
     command,
     default_name,

@@ -87,7 +87,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils._rocm_facts import read_host
+from ansible_collections.inferops.triton.plugins.module_utils.rocm._facts import read_host
 
 
 def main():

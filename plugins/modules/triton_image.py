@@ -225,20 +225,20 @@ image_id:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils._image import (
+from ansible_collections.inferops.triton.plugins.module_utils.image._build import (
+    DEFAULT_REF,
+    DEFAULT_SOURCE,
+    BuildError,
+    BuildPlanError,
+    ensure_built,
+)
+from ansible_collections.inferops.triton.plugins.module_utils.image._image import (
     ImageError,
     ensure_image,
     ensure_loaded,
     ensure_pulled,
     registry_session,
     split_ref,
-)
-from ansible_collections.inferops.triton.plugins.module_utils._triton_build import (
-    DEFAULT_REF,
-    DEFAULT_SOURCE,
-    BuildError,
-    BuildPlanError,
-    ensure_built,
 )
 
 

@@ -211,8 +211,8 @@ removed_tag:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils import _triton_service as svc
-from ansible_collections.inferops.triton.plugins.module_utils._rollback import (
+from ansible_collections.inferops.triton.plugins.module_utils.server import _service as svc
+from ansible_collections.inferops.triton.plugins.module_utils.server._rollback import (
     KEEP_FAILED,
     RollbackError,
     rollback,

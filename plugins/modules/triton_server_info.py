@@ -264,7 +264,7 @@ errors:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils._triton_client import (
+from ansible_collections.inferops.triton.plugins.module_utils.server._client import (
     TritonClient,
     server_info,
 )

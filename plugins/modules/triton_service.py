@@ -310,8 +310,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils import _triton_service as svc
-from ansible_collections.inferops.triton.plugins.module_utils._rocm_facts import read_host
+from ansible_collections.inferops.triton.plugins.module_utils.rocm._facts import read_host
+from ansible_collections.inferops.triton.plugins.module_utils.server import _service as svc
 
 SPEC = dict(
     name=dict(type="str", default="triton-server"),

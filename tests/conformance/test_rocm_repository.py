@@ -2,7 +2,7 @@
 ../shared/upstream (the device metrics exporter's docs, which install from the same
 repo.radeon.com with the same key): the base URL, the signing key's URL and keyring, the
 suites per Ubuntu release, ``signed-by`` sources. The Release files' ``Origin`` the pin names
-is not in these snapshots; _rocm_repo.py's docstring cites where it was read."""
+is not in these snapshots; rocm/_repo_controller.py's docstring cites where it was read."""
 
 import re
 import subprocess
@@ -11,7 +11,9 @@ import pytest
 import yaml
 from conftest import ROOT, UPSTREAM
 
-from ansible_collections.inferops.triton.plugins.module_utils import _rocm_repo
+from ansible_collections.inferops.triton.plugins.module_utils.rocm import (
+    _repo_controller as _rocm_repo,
+)
 
 EXPORTER = UPSTREAM / "rocm-device-metrics-exporter-docs.tar.gz"
 DOC = "device-metrics-exporter/docs/installation/deb-package.rst"
@@ -42,7 +44,7 @@ def test_the_suites_and_signed_sources_are_amds(install_doc):
     suites = {suite for _keyring, _url, suite in sources}
     assert suites == {"jammy", "noble"}
     assert _rocm_repo.suite_for("Ubuntu", "24.04") == "noble"
-    # AMD builds for Debian 12 are its jammy ones (_rocm_repo.py's docstring)
+    # AMD builds for Debian 12 are its jammy ones (rocm/_repo_controller.py's docstring)
     assert _rocm_repo.suite_for("Debian", "12") in suites
     plan = _rocm_repo.plan("7.2", "Ubuntu", "24.04")
     stanzas = _rocm_repo.parse_deb822(plan["files"]["/etc/apt/sources.list.d/rocm.sources"])

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.inferops.triton.plugins.module_utils import _triton_build as tb
-from ansible_collections.inferops.triton.plugins.module_utils._triton_service import (
+from ansible_collections.inferops.triton.plugins.module_utils.image import _build as tb
+from ansible_collections.inferops.triton.plugins.module_utils.server._service import (
     SERVER_COMMAND,
     server_args,
 )

@@ -5,7 +5,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.inferops.triton.plugins.filter.image_provenance import image_provenance
-from ansible_collections.inferops.triton.plugins.module_utils._image import provenance_hash
+from ansible_collections.inferops.triton.plugins.module_utils.image._image import provenance_hash
 
 
 def test_the_filter_gives_the_module_s_provenance(tmp_path):

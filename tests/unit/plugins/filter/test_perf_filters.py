@@ -10,7 +10,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.inferops.triton.plugins.filter import perf_csv as plugin
-from ansible_collections.inferops.triton.plugins.module_utils._perf import (
+from ansible_collections.inferops.triton.plugins.module_utils.bench._perf import (
     parse_csv,
     summarize,
 )

@@ -1,5 +1,5 @@
-"""The rollout filters wrap module_utils/_rollout.py: errors become filter errors, and each
-filter has its documentation beside the plugin."""
+"""The rollout filters wrap module_utils/rollout/_rollout_controller.py: errors become
+filter errors, and each filter has its documentation beside the plugin."""
 
 from pathlib import Path
 

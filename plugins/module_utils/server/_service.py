@@ -1,0 +1,574 @@
+# Copyright (c) inferops.triton contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Triton server as systemd services: which GPUs each server gets, and the files that
+run it (the unit, the container's environment, the unit's own environment).
+
+One server (``gpu_mode`` none, all or subset) is ``<name>.service``; one server per GPU is
+the template ``<name>@.service`` with an instance per GPU index (``<name>@3.service``), its
+devices, ports and ``ROCR_VISIBLE_DEVICES`` in ``/etc/inferops-triton/<name>@3.conf``.
+Devices are ``/dev/kfd`` plus the chosen GPUs' render nodes, never all of ``/dev/dri``;
+groups are the host's ``render`` and ``video`` ids; no ``--privileged``.
+
+Plain Python, testable without Ansible: everything here is a pure function of its inputs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+
+from ansible_collections.inferops.triton.plugins.module_utils.server._client import (
+    TritonClient,
+    server_info,
+)
+
+CONFIG_DIR = "/etc/inferops-triton"
+UNIT_DIR = "/etc/systemd/system"
+WAIT_READY = "/usr/local/lib/inferops-triton/wait-ready"
+MODELS_IN_CONTAINER = "/models"
+# The container's command. AMD's image runs ENTRYPOINT ["/opt/rocm/rocm_entrypoint.sh"], which
+# sources its parts and then `exec "$@"` (docker/cpu_only/rocm_entrypoint.sh), so the command
+# after the image must be the program itself, as AMD's guide runs it: `<image> tritonserver
+# --model-repository=/models ...`. The CPU flavour's image has the same contract.
+SERVER_COMMAND = "tritonserver"
+CACHE_IN_CONTAINER = "/var/cache/migraphx"
+# The MIGraphX EP's environment variables the service sets: the ones the in-tree EP reads
+# (tests/fixtures/upstream/onnxruntime_backend/ep_env_vars.*.txt), and the compile batches of
+# the later in-tree EPs.
+MIGRAPHX_ENV = ("ORT_MIGRAPHX_MODEL_CACHE_PATH", "ORT_MIGRAPHX_COMPILE_BATCHES")
+GPU_MODES = ("none", "all", "subset", "per_gpu")
+# systemd 254 added RestartSteps/RestartMaxDelaySec (exponential restart backoff).
+BACKOFF_SYSTEMD = 254
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_HEADER_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+
+# Holds the unit in "activating" until the server is ready: systemd runs it as
+# ExecStartPost, so TimeoutStartSec bounds a first MIGraphX compilation. Triton loads its
+# startup models before its endpoints answer, so a live server that is not ready and lists
+# UNAVAILABLE models will not become ready: it logs their reasons and lets the unit start
+# (the role's gate fails the play with them). Standard library only.
+WAIT_READY_SCRIPT = '''#!/usr/bin/python3
+# Installed by inferops.triton: wait until a Triton server is ready (ExecStartPost).
+# usage: wait-ready BASE_URL MAINPID   (header from TRITON_WAIT_HEADER="Key: value")
+# Exits 1 as soon as the server's process (systemd's $MAINPID) is gone, so a server that
+# dies while starting fails the start at once instead of at TimeoutStartSec.
+import json
+import os
+import sys
+import time
+import urllib.request
+
+base = sys.argv[1].rstrip("/")
+main_pid = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2].isdigit() else None
+headers = {}
+header = os.environ.get("TRITON_WAIT_HEADER", "")
+if ":" in header:
+    key, value = header.split(":", 1)
+    headers[key.strip()] = value.strip()
+
+
+opener = urllib.request.build_opener()
+
+
+def status(path, data=None):
+    request = urllib.request.Request(base + path, data=data, headers=headers)
+    try:
+        with opener.open(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
+    except OSError:
+        return None, b""
+
+
+while True:
+    if main_pid and not os.path.exists("/proc/" + main_pid):
+        print("wait-ready: the server exited before it was ready", file=sys.stderr)
+        sys.exit(1)
+    if status("/v2/health/ready")[0] == 200:
+        sys.exit(0)
+    if status("/v2/health/live")[0] == 200:
+        code, body = status("/v2/repository/index", b"{}")
+        failed = [m for m in (json.loads(body or b"[]") if code == 200 else [])
+                  if m.get("state") == "UNAVAILABLE"]
+        if failed:
+            for model in failed:
+                print("wait-ready: model %s is UNAVAILABLE: %s"
+                      % (model.get("name"), model.get("reason")), file=sys.stderr)
+            sys.exit(0)
+    time.sleep(2)
+'''
+
+
+class ServiceError(ValueError):
+    """A setting that cannot be served on this host; the message names it."""
+
+
+def systemd_version(text: str) -> int | None:
+    """``systemctl --version``'s first line ("systemd 252 (252.36-1~deb12u1)") -> 252."""
+    match = re.match(r"\s*systemd\s+(\d+)", text or "")
+    return int(match.group(1)) if match else None
+
+
+def compile_batches(models: list) -> str:
+    """``ORT_MIGRAPHX_COMPILE_BATCHES`` for the models' batch sizes: for each batching model
+    the powers of two up to its ``max_batch_size``, the size itself and its preferred batch
+    sizes ("1,2,4,8" for the guide's max_batch_size 8); '' when no model batches."""
+    sizes = set()
+    for model in models or []:
+        config = (model or {}).get("config") or {}
+        top = int(config.get("max_batch_size") or 0)
+        if top <= 0:
+            continue
+        size = 1
+        while size <= top:
+            sizes.add(size)
+            size *= 2
+        sizes.add(top)
+        preferred = (config.get("dynamic_batching") or {}).get("preferred_batch_size") or []
+        sizes.update(int(p) for p in preferred if 0 < int(p) <= top)
+    return ",".join(str(s) for s in sorted(sizes))
+
+
+def _visible_devices(gpus: list, all_gpus: list) -> str:
+    """ROCR_VISIBLE_DEVICES for a container given only ``gpus``' render nodes: their UUIDs,
+    which mean the same inside and outside the container; where a UUID is missing or shared
+    (the partitions of an MI300X in CPX mode share their GPU's), the positions the container
+    sees (ROCr lists only the GPUs whose render node it can open, in KFD order)."""
+    counts = {}
+    for gpu in all_gpus:
+        counts[gpu.get("uuid")] = counts.get(gpu.get("uuid"), 0) + 1
+    if all(gpu.get("uuid") and counts[gpu["uuid"]] == 1 for gpu in gpus):
+        return ",".join(gpu["uuid"] for gpu in gpus)
+    return ",".join(str(i) for i in range(len(gpus)))
+
+
+def instances(settings: dict, rocm: dict | None) -> list:
+    """The servers to run: one dict per server with ``unit`` (the name systemd knows),
+    ``index`` (GPU index, or None), ``gpus``, ``devices``, ``groups``, ``env`` and ``ports``.
+
+    ``rocm`` is ``rocm_facts``' dict for the host (read_host); GPU modes need its GPUs,
+    ``/dev/kfd`` and render nodes, and raise ServiceError naming the variable otherwise.
+    """
+    mode = settings["gpu_mode"]
+    name = settings["name"]
+    ports = {"http": settings["http_port"], "grpc": settings["grpc_port"],
+             "metrics": settings["metrics_port"]}
+    if mode not in GPU_MODES:
+        raise ServiceError(f"triton_server_gpu_mode: {mode!r} is not one of "
+                           f"{', '.join(GPU_MODES)}")
+    if mode == "none":
+        return [{"unit": f"{name}.service", "index": None, "gpus": [], "devices": [],
+                 "groups": [], "env": {}, "ports": ports}]
+
+    rocm = rocm or {}
+    all_gpus = rocm.get("gpus") or []
+    if not all_gpus:
+        raise ServiceError(f"triton_server_gpu_mode: {mode!r} but rocm_facts finds no GPU on "
+                           "this host (no KFD GPU node); use 'none' for the CPU flavour, or "
+                           "install the amdgpu driver (role inferops.triton.rocm)")
+    if not rocm.get("kfd_device"):
+        raise ServiceError(f"triton_server_gpu_mode: {mode!r} but /dev/kfd is missing on this "
+                           "host: is the amdgpu driver loaded?")
+    missing = [g["index"] for g in all_gpus if not g.get("render_node")]
+    if missing:
+        raise ServiceError(f"GPUs {missing} have no render node (drm_render_minor) in the KFD "
+                           "topology; a container cannot be given them")
+    groups = []
+    for group in ("render", "video"):
+        gid = rocm.get(f"{group}_gid")
+        if gid is None:
+            raise ServiceError(f"the host has no '{group}' group in /etc/group; the container "
+                               f"needs its id to open the GPU devices")
+        groups.append(int(gid))
+
+    wanted = settings.get("gpu_indices") or []
+    if mode == "subset" or wanted:
+        valid = [g["index"] for g in all_gpus]
+        bad = [i for i in wanted if i not in valid]
+        if not wanted or bad or len(set(wanted)) != len(wanted):
+            raise ServiceError(
+                f"triton_server_gpu_indices: {wanted!r} must name distinct GPUs of this host; "
+                f"valid indices: {valid[0]}-{valid[-1]} ({len(valid)} GPUs)")
+        chosen = [g for g in all_gpus if g["index"] in wanted]
+    else:
+        chosen = list(all_gpus)
+
+    def one(gpus, unit, index, offset):
+        server_ports = {key: value + offset for key, value in ports.items()}
+        env = {} if len(gpus) == len(all_gpus) else {
+            "ROCR_VISIBLE_DEVICES": _visible_devices(gpus, all_gpus)}
+        return {"unit": unit, "index": index, "gpus": [g["index"] for g in gpus],
+                "devices": ["/dev/kfd"] + [g["render_node"] for g in gpus],
+                "groups": groups, "env": env, "ports": server_ports}
+
+    if mode == "per_gpu":
+        step = settings["port_step"]
+        return [one([gpu], f"{name}@{gpu['index']}.service", gpu["index"],
+                    position * step) for position, gpu in enumerate(chosen)]
+    return [one(chosen, f"{name}.service", None, 0)]
+
+
+def container_env(settings: dict, instance: dict) -> dict:
+    """The server process' environment: the MIGraphX cache and compile batches on GPU
+    hosts, the instance's visible devices, then the user's ``env`` over them."""
+    env = {}
+    if instance["devices"] and settings.get("migraphx_cache_dir"):
+        # What the ROCm 7.2 image's in-tree MIGraphX EP reads (MIGRAPHX_ENV, with its
+        # evidence in tests/fixtures/upstream/onnxruntime_backend/SOURCE.md): the compiled
+        # models' cache. ORT_MIGRAPHX_CACHE_PATH is the INT8/FP8 calibration table location,
+        # not the model cache, so it is left alone; ORT_MIGRAPHX_CACHE_DIR is the later
+        # out-of-tree plugin EP's, which this image does not have.
+        env["ORT_MIGRAPHX_MODEL_CACHE_PATH"] = CACHE_IN_CONTAINER
+        # Read by the in-tree EP from early 2026 on (and set in AMD's Triton examples); an EP
+        # that does not know it ignores it.
+        batches = compile_batches(settings.get("models") or [])
+        if batches:
+            env["ORT_MIGRAPHX_COMPILE_BATCHES"] = batches
+    env.update(instance["env"])
+    env.update({str(k): str(v) for k, v in (settings.get("env") or {}).items()})
+    return env
+
+
+def render_env(env: dict) -> str:
+    """A ``docker run --env-file`` file: KEY=value lines (no quoting: docker takes the rest
+    of the line as it is)."""
+    lines = ["# Managed by inferops.triton"]
+    for key in sorted(env):
+        value = str(env[key])
+        if "\n" in value or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+            raise ServiceError(f"triton_server_env: {key!r}={value!r} cannot be written to an "
+                               "env file (names are letters, digits and _; no newlines)")
+        lines.append(f"{key}={value}")
+    return "\n".join(lines) + "\n"
+
+
+def restricted_args(settings: dict) -> list:
+    """``--http-restricted-api`` / ``--grpc-restricted-protocol`` for the restricted APIs."""
+    apis = settings.get("restricted_apis") or []
+    if not apis:
+        return []
+    key, value = settings.get("restricted_key") or "", settings.get("restricted_value") or ""
+    if not _HEADER_TOKEN.match(key) or not value or re.search(r"[\s=,:]", value):
+        # the value is a credential: said to be wrong, never shown
+        state = "empty" if not value else "set" if not re.search(r"[\s=,:]", value) \
+            else "set, with a space, '=', ',' or ':'"
+        raise ServiceError(f"triton_server_restricted_apis is {list(apis)!r}, which needs "
+                           f"triton_server_restricted_key, an HTTP header name (it is "
+                           f"{key!r}), and triton_server_restricted_value, without spaces, "
+                           f"'=', ',' or ':' (it is {state})")
+    joined = ",".join(apis)
+    return [f"--http-restricted-api={joined}:{key}={value}",
+            f"--grpc-restricted-protocol={joined}:{key}={value}"]
+
+
+# The server options the role sets, each with the variable that sets it: extra_args may not
+# set them again (tritonserver takes the last one given, so an override would break the unit's
+# mounts, ports or readiness checks without a word). The ports are the container's own; the
+# host's are published to them.
+RESERVED_SERVER_ARGS = {
+    "--model-repository": "triton_server_model_repository (mounted at /models)",
+    "--model-store": "triton_server_model_repository (mounted at /models)",
+    "--model-control-mode": "triton_server_model_control_mode",
+    "--load-model": "triton_server_load_models",
+    "--strict-readiness": "triton_server_strict_readiness",
+    "--exit-on-error": "triton_server_exit_on_error",
+    "--log-verbose": "triton_server_log_verbose",
+    "--http-port": "triton_server_http_port (the host port published to 8000)",
+    "--grpc-port": "triton_server_grpc_port (the host port published to 8001)",
+    "--metrics-port": "triton_server_metrics_port (the host port published to 8002)",
+    "--http-restricted-api": "triton_server_restricted_apis",
+    "--grpc-restricted-protocol": "triton_server_restricted_apis",
+}
+
+
+def extra_args_errors(extra_args) -> list:
+    """``triton_server_extra_args`` that set an option the role sets (as ``--name=value`` or
+    as ``--name`` followed by its value)."""
+    errors = []
+    for arg in extra_args or []:
+        option = str(arg).split("=", 1)[0]
+        if option in RESERVED_SERVER_ARGS:
+            errors.append(f"triton_server_extra_args: {str(arg)!r} sets {option}, which the "
+                          f"role sets from {RESERVED_SERVER_ARGS[option]}; use that variable")
+    return errors
+
+
+def server_args(settings: dict) -> list:
+    """The container's command after the image (tritonserver and its arguments), the same for
+    every instance."""
+    errors = extra_args_errors(settings.get("extra_args"))
+    if errors:
+        raise ServiceError("; ".join(errors))
+    args = [SERVER_COMMAND, f"--model-repository={MODELS_IN_CONTAINER}",
+            f"--model-control-mode={settings['model_control_mode']}"]
+    if settings["model_control_mode"] == "explicit":
+        args += [f"--load-model={model}" for model in settings.get("load_models") or []]
+    args += [f"--strict-readiness={str(settings['strict_readiness']).lower()}",
+             f"--exit-on-error={str(settings['exit_on_error']).lower()}",
+             f"--log-verbose={settings['log_verbose']}"]
+    return args + list(settings.get("extra_args") or [])
+
+
+def docker_args(settings: dict, instance: dict, env_file: str) -> list:
+    """``docker run``'s options for one instance (devices, groups, ports, volumes)."""
+    args = ["--rm", "--name", container_name(settings, instance),
+            "--shm-size", str(settings["shm_size"])]
+    if settings.get("ipc_host"):
+        args += ["--ipc", "host"]
+    for device in instance["devices"]:
+        args += ["--device", device]
+    for gid in instance["groups"]:
+        args += ["--group-add", str(gid)]
+    if settings.get("seccomp_unconfined"):
+        args += ["--security-opt", "seccomp=unconfined"]
+    if settings.get("sys_ptrace"):
+        args += ["--cap-add", "SYS_PTRACE"]
+    bind = settings["bind_address"]
+    for key, inside in (("http", 8000), ("grpc", 8001), ("metrics", 8002)):
+        args += ["--publish", f"{bind}:{instance['ports'][key]}:{inside}"]
+    args += ["--volume", f"{settings['model_repository']}:{MODELS_IN_CONTAINER}:ro"]
+    if instance["devices"] and settings.get("migraphx_cache_dir"):
+        args += ["--volume", f"{settings['migraphx_cache_dir']}:{CACHE_IN_CONTAINER}"]
+    return args + ["--env-file", env_file]
+
+
+def container_name(settings: dict, instance: dict) -> str:
+    base = settings["container_name"]
+    return base if instance["index"] is None else f"{base}-{instance['index']}"
+
+
+def _base_url(settings: dict, port) -> str:
+    bind = settings["bind_address"]
+    host = "127.0.0.1" if bind in ("0.0.0.0", "") else ("[::1]" if bind == "::" else bind)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _exec(words: list) -> str:
+    """One systemd command line, an argument per continued line after the first three."""
+    quoted = [w if w.startswith("$") else _quote(w) for w in words]
+    head, rest = quoted[:3], quoted[3:]
+    lines, current = [" ".join(head)], []
+    for word in rest:
+        # keep an option and its value on one line
+        if current and not (current[-1].startswith("-") and "=" not in current[-1]
+                            and not word.startswith("-")):
+            lines.append(" ".join(current))
+            current = []
+        current.append(word)
+    if current:
+        lines.append(" ".join(current))
+    return " \\\n  ".join(lines)
+
+
+def _quote(word: str) -> str:
+    """Quote a word for a systemd command line (systemd splits like a shell, and expands
+    %-specifiers and $VARIABLES, which a literal must escape)."""
+    word = word.replace("%", "%%").replace("$", "$$")
+    return shlex.quote(word) if word and re.match(r"^[A-Za-z0-9_@%+=:,./*-]+$", word) is None \
+        else word
+
+
+def render(settings: dict, rocm: dict | None) -> dict:
+    """Every file the service needs: ``{path: (content, mode)}``, plus ``units`` (what to
+    enable and start) and ``instances``. Raises ServiceError naming a bad setting."""
+    name = settings["name"]
+    if not _NAME.match(name) or "@" in name:
+        raise ServiceError(f"triton_server_service_name: {name!r} is not a unit name "
+                           "(letters, digits, '_', '.', '-')")
+    servers = instances(settings, rocm)
+    template = settings["gpu_mode"] == "per_gpu"
+    restricted = restricted_args(settings)
+    files = {WAIT_READY: (WAIT_READY_SCRIPT, "0755")}
+    header = (f"TRITON_WAIT_HEADER={settings['restricted_key']}: "
+              f"{settings['restricted_value']}") if restricted else ""
+    for server in servers:
+        stem = server["unit"][:-len(".service")]
+        env_file = f"{CONFIG_DIR}/{stem}.env"
+        files[env_file] = (render_env(container_env(settings, server)), "0600")
+        conf = [f"TRITON_RESTRICTED_ARGS={' '.join(restricted)}"] if restricted else []
+        if header:
+            conf.append(header)
+        if template:
+            conf.insert(0, "TRITON_INSTANCE_ARGS=" + " ".join(
+                docker_args(settings, server, env_file)))
+            conf.insert(1, f"TRITON_URL={_base_url(settings, server['ports']['http'])}")
+        if conf:
+            files[f"{CONFIG_DIR}/{stem}.conf"] = (
+                "# Managed by inferops.triton\n" + "\n".join(conf) + "\n", "0600")
+    unit_name = f"{name}@.service" if template else f"{name}.service"
+    files[f"{UNIT_DIR}/{unit_name}"] = (render_unit(settings, servers[0], template,
+                                                    bool(restricted or header)), "0644")
+    return {"files": files, "units": [s["unit"] for s in servers], "instances": servers,
+            "unit_file": f"{UNIT_DIR}/{unit_name}"}
+
+
+def render_unit(settings: dict, server: dict, template: bool, has_conf: bool) -> str:
+    name = settings["name"]
+    stem = f"{name}@%i" if template else name
+    container = f"{settings['container_name']}-%i" if template else container_name(
+        settings, server)
+    if template:
+        run = ["/usr/bin/docker", "run", "$TRITON_INSTANCE_ARGS", settings["image"]]
+        health = "${TRITON_URL}"
+    else:
+        run = ["/usr/bin/docker", "run", *docker_args(
+            settings, server, f"{CONFIG_DIR}/{stem}.env"), settings["image"]]
+        health = _base_url(settings, server["ports"]["http"])
+    run += server_args(settings)
+    if settings.get("restricted_apis"):
+        run.append("$TRITON_RESTRICTED_ARGS")
+    version = settings.get("systemd_version") or 0
+    lines = [
+        "# Managed by inferops.triton; changes here are overwritten.",
+        f"# image: {settings['image']} {settings.get('image_id') or ''}".rstrip(),
+        "[Unit]",
+        "Description=Triton Inference Server (" + (
+            f"{name}, GPU %i" if template else name) + ")",
+        "Documentation=https://github.com/triton-inference-server/server",
+        "After=docker.service network-online.target",
+        "Requires=docker.service",
+        "Wants=network-online.target",
+        # never stop retrying; the backoff below spaces the attempts
+        "StartLimitIntervalSec=0",
+        "",
+        "[Service]",
+        "Type=simple",
+    ]
+    if has_conf or template:
+        lines.append(f"EnvironmentFile={CONFIG_DIR}/{stem}.conf")
+    lines += [
+        f"ExecStartPre=-/usr/bin/docker rm --force {container}",
+        "ExecStart=" + _exec(run),
+        f"ExecStartPost={WAIT_READY} {health} $MAINPID",
+        f"ExecStop=/usr/bin/docker stop --time {settings['stop_timeout']} {container}",
+        "Restart=on-failure",
+        "RestartSec=5s",
+    ]
+    if version >= BACKOFF_SYSTEMD:
+        lines += ["RestartSteps=6", f"RestartMaxDelaySec={settings['restart_max_delay']}s"]
+    lines += [
+        f"TimeoutStartSec={settings['start_timeout']}",
+        f"TimeoutStopSec={settings['stop_timeout'] + 30}",
+        "StandardOutput=journal",
+        "StandardError=journal",
+        f"SyslogIdentifier={stem.replace('@%i', '-%i')}",
+        "",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def stale_files(names_on_host: list, settings: dict, wanted: dict) -> list:
+    """Files of this service in the config and unit directories that ``wanted`` no longer
+    has (an instance of a GPU that left the set, the template after a switch back to one
+    server), given the paths that exist on the host."""
+    name = settings["name"]
+    pattern = re.compile(rf"^{re.escape(name)}(@[0-9]*)?\.(service|env|conf)$")
+    return sorted(path for path in names_on_host
+                  if pattern.match(os.path.basename(path)) and path not in wanted)
+
+
+def read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def file_mode(path: str) -> str | None:
+    try:
+        return "%04o" % (os.stat(path).st_mode & 0o7777)
+    except FileNotFoundError:
+        return None
+
+
+def plan(rendered: dict, existing: list) -> dict:
+    """What differs on the host: ``write`` (paths whose content or mode differ), ``remove``
+    (stale files of this service), ``stop`` (units of stale files to stop and disable) and
+    ``diff`` (before/after per changed file)."""
+    write, diff = [], []
+    for path, (content, mode) in sorted(rendered["files"].items()):
+        before = read_text(path)
+        if before != content or file_mode(path) != mode:
+            write.append(path)
+            # the container's environment may hold credentials: say that it changed only
+            shown = (lambda text: None if text is None else "(content not shown)\n") \
+                if mode == "0600" else (lambda text: text)
+            diff.append({"before_header": path, "after_header": path,
+                         "before": shown(before) or "", "after": shown(content)})
+    remove = [path for path in existing if path not in rendered["files"]]
+    stop = []
+    for path in remove:
+        base = os.path.basename(path)
+        unit = re.sub(r"\.(env|conf)$", ".service", base)
+        if unit.endswith(".service") and "@." not in unit and unit not in rendered["units"] \
+                and unit not in stop:
+            stop.append(unit)
+        diff.append({"before_header": path, "after_header": path,
+                     "before": "(present)\n", "after": ""})
+    return {"write": write, "remove": remove, "stop": stop, "diff": diff}
+
+
+# Triton's own words for a failure, and lines every CPU or ROCm start logs that are not one.
+_TRITON_ERROR = re.compile(r"failed to load|error: creating server|UNAVAILABLE: |^E\d{4} ")
+_ANY_ERROR = re.compile(r"error|failed|unable|unavailable|invalid", re.I)
+_NOISE = re.compile(r"NVML|DCGM|CUDA driver|CudaDriverHelper|pinned memory|telemetry|"
+                    r"No such container", re.I)
+
+
+def journal_errors(text: str, limit: int = 8) -> list:
+    """The lines of a server's journal that say why it failed, oldest first, without
+    repeats: Triton's load and start errors where there are any, else any error line that
+    is not start-up noise. A Python traceback after the message (``\\n\\nAt:``) is cut."""
+    lines = [line.split("\\n\\nAt:")[0].strip() for line in (text or "").splitlines()]
+    found = [line for line in lines if _TRITON_ERROR.search(line) and not _NOISE.search(line)]
+    if not found:
+        found = [line for line in lines if _ANY_ERROR.search(line) and not _NOISE.search(line)]
+    return list(dict.fromkeys(found))[:limit]
+
+
+def gate_settings(settings: dict, changed: bool) -> dict:
+    """The settings :func:`gate` runs with after a call that ``changed`` something or not:
+    the zero inference (``gate_smoke``) only after a change, unless ``gate_smoke_unchanged``
+    asks for it on an unchanged server too."""
+    smoke = settings["gate_smoke"] and (changed or settings["gate_smoke_unchanged"])
+    return dict(settings, gate_smoke=bool(smoke))
+
+
+def gate(settings: dict, instance: dict, transport=None) -> dict:
+    """The readiness gate of one server, asked from its host: ``triton_server_info``'s
+    answer (``wait``, ``smoke`` from ``gate_wait``, ``gate_smoke``) for the models of
+    ``settings['models']``, with the instance's ``unit`` and the ``url`` asked."""
+    url = _base_url(settings, instance["ports"]["http"])
+    headers = ({settings["restricted_key"]: settings["restricted_value"] or ""}
+               if settings.get("restricted_apis") else {})
+    client = TritonClient(url, "", headers, 10, transport)
+    names = [m["name"] for m in settings.get("models") or [] if isinstance(m, dict)]
+    info = server_info(client, names, settings["gate_smoke"], settings["gate_wait"],
+                       configs=False)
+    return {"unit": instance["unit"], "url": url, **info}
+
+
+def gate_failures(entry: dict) -> list:
+    """What kept one server from passing its gate (an entry of :func:`gate`): not ready,
+    a model not READY (with Triton's reason), a zero inference that failed."""
+    unit, out = entry["unit"], []
+    if not entry.get("ready"):
+        last = f" ({entry['errors'][-1]})" if entry.get("errors") else ""
+        out.append(f"{unit} not ready after {int(entry.get('waited') or 0)} s{last}")
+    down = []
+    for model in entry.get("unavailable") or []:
+        down.append(model["name"])
+        out.append(f"{unit}: model {model['name']} is {model.get('state') or 'not loaded'}: "
+                   f"{model.get('reason') or 'no reason given'}")
+    for name, smoke in (entry.get("smoke") or {}).items():
+        if not smoke.get("ok") and name not in down:
+            out.append(f"{unit}: zero inference on {name} failed: {smoke.get('msg')}")
+    return out
