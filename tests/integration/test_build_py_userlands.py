@@ -21,8 +21,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "build" / "collections"))
-from ansible_collections.inferops.triton.plugins.module_utils import (  # noqa: E402
-    _triton_build as tb,
+from ansible_collections.inferops.triton.plugins.module_utils.image import (  # noqa: E402
+    _build as tb,
 )
 
 UPSTREAM = ROOT.parent / "shared" / "upstream" / \

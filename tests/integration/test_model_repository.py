@@ -93,7 +93,7 @@ def test_a_load_the_server_refuses_fails_the_play_with_the_servers_error(node):
                                          "triton_server_model_control_mode": "explicit"}))
     assert rc != 0
     flat = " ".join(out.split())
-    said = flat.split("the repository API on inferops-test-demo refused: resnet50: ", 1)
+    said = flat.split(f"the repository API on {NODE} refused: resnet50: ", 1)
     assert len(said) == 2, out[-3000:]
     # Triton's own answer, then the reason it logged, which names the backend
     assert said[1].startswith("failed to load 'resnet50'")
