@@ -242,7 +242,9 @@ units:
   returned: always
   sample: [triton-server@0.service, triton-server@1.service]
 instances:
-  description: Per server its unit, GPU indices, devices, group ids and host ports.
+  description:
+    - Per server its unit, GPU indices, devices, group ids, host ports and C(url), where the
+      host reaches it (the loopback address when O(bind_address) is a wildcard).
   type: list
   elements: dict
   returned: always
@@ -254,6 +256,7 @@ instances:
       groups: [992, 44]
       env: {ROCR_VISIBLE_DEVICES: "GPU-1901ead3a2ecd4a6,GPU-b4c3e1f2a0d98877"}
       ports: {http: 8000, grpc: 8001, metrics: 8002}
+      url: http://127.0.0.1:8000
 written:
   description: Files written (or that would be, in check mode).
   type: list

@@ -339,12 +339,23 @@ def container_name(settings: dict, instance: dict) -> str:
     return base if instance["index"] is None else f"{base}-{instance['index']}"
 
 
-def _base_url(settings: dict, port) -> str:
-    bind = settings["bind_address"]
+def local_url(bind_address: str, port) -> str:
+    """The URL a host uses to reach its own server whose port ``port`` is published on
+    ``bind_address``: the loopback address of the family for a wildcard (``0.0.0.0`` or
+    empty: ``127.0.0.1``; ``::``: ``[::1]``, since ``[::]`` is not an address to connect to),
+    else the address itself, an IPv6 one in brackets."""
+    bind = bind_address or ""
     host = "127.0.0.1" if bind in ("0.0.0.0", "") else ("[::1]" if bind == "::" else bind)
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
     return f"http://{host}:{port}"
+
+
+def api_headers(restricted_apis, key: str, value) -> dict:
+    """The header every request to the restricted APIs carries (what
+    ``--http-restricted-api=<apis>:<key>=<value>`` asks for): ``{key: value}`` when any API
+    is restricted, else none."""
+    return {key: value or ""} if restricted_apis else {}
 
 
 def _exec(words: list) -> str:
@@ -374,7 +385,8 @@ def _quote(word: str) -> str:
 
 def render(settings: dict, rocm: dict | None) -> dict:
     """Every file the service needs: ``{path: (content, mode)}``, plus ``units`` (what to
-    enable and start) and ``instances``. Raises ServiceError naming a bad setting."""
+    enable and start) and ``instances`` (each with the ``url`` the host reaches it on).
+    Raises ServiceError naming a bad setting."""
     name = settings["name"]
     if not _NAME.match(name) or "@" in name:
         raise ServiceError(f"triton_server_service_name: {name!r} is not a unit name "
@@ -383,19 +395,20 @@ def render(settings: dict, rocm: dict | None) -> dict:
     template = settings["gpu_mode"] == "per_gpu"
     restricted = restricted_args(settings)
     files = {WAIT_READY: (WAIT_READY_SCRIPT, "0755")}
-    header = (f"TRITON_WAIT_HEADER={settings['restricted_key']}: "
-              f"{settings['restricted_value']}") if restricted else ""
+    # the wait helper's copy of the header (TRITON_WAIT_HEADER="Key: value")
+    header = [f"TRITON_WAIT_HEADER={key}: {value}" for key, value in api_headers(
+        restricted, settings.get("restricted_key"), settings.get("restricted_value")).items()]
     for server in servers:
+        server["url"] = local_url(settings["bind_address"], server["ports"]["http"])
         stem = server["unit"][:-len(".service")]
         env_file = f"{CONFIG_DIR}/{stem}.env"
         files[env_file] = (render_env(container_env(settings, server)), "0600")
         conf = [f"TRITON_RESTRICTED_ARGS={' '.join(restricted)}"] if restricted else []
-        if header:
-            conf.append(header)
+        conf += header
         if template:
             conf.insert(0, "TRITON_INSTANCE_ARGS=" + " ".join(
                 docker_args(settings, server, env_file)))
-            conf.insert(1, f"TRITON_URL={_base_url(settings, server['ports']['http'])}")
+            conf.insert(1, f"TRITON_URL={server['url']}")
         if conf:
             files[f"{CONFIG_DIR}/{stem}.conf"] = (
                 "# Managed by inferops.triton\n" + "\n".join(conf) + "\n", "0600")
@@ -417,7 +430,7 @@ def render_unit(settings: dict, server: dict, template: bool, has_conf: bool) ->
     else:
         run = ["/usr/bin/docker", "run", *docker_args(
             settings, server, f"{CONFIG_DIR}/{stem}.env"), settings["image"]]
-        health = _base_url(settings, server["ports"]["http"])
+        health = local_url(settings["bind_address"], server["ports"]["http"])
     run += server_args(settings)
     if settings.get("restricted_apis"):
         run.append("$TRITON_RESTRICTED_ARGS")
@@ -546,9 +559,9 @@ def gate(settings: dict, instance: dict, transport=None) -> dict:
     """The readiness gate of one server, asked from its host: ``triton_server_info``'s
     answer (``wait``, ``smoke`` from ``gate_wait``, ``gate_smoke``) for the models of
     ``settings['models']``, with the instance's ``unit`` and the ``url`` asked."""
-    url = _base_url(settings, instance["ports"]["http"])
-    headers = ({settings["restricted_key"]: settings["restricted_value"] or ""}
-               if settings.get("restricted_apis") else {})
+    url = local_url(settings["bind_address"], instance["ports"]["http"])
+    headers = api_headers(settings.get("restricted_apis"), settings.get("restricted_key"),
+                          settings.get("restricted_value"))
     client = TritonClient(url, "", headers, 10, transport)
     names = [m["name"] for m in settings.get("models") or [] if isinstance(m, dict)]
     info = server_info(client, names, settings["gate_smoke"], settings["gate_wait"],

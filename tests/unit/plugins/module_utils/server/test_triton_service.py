@@ -351,6 +351,46 @@ def test_journal_errors_without_a_triton_error_keep_other_errors_but_not_noise()
     assert len(errors) == 1 and "Failed to initialize Python stub: ValueError" in errors[0]
 
 
+@pytest.mark.parametrize(("bind", "url"), [
+    ("0.0.0.0", "http://127.0.0.1:8000"),
+    ("", "http://127.0.0.1:8000"),
+    # the IPv6 wildcard: [::] is not an address to connect to, its loopback is
+    ("::", "http://[::1]:8000"),
+    ("::1", "http://[::1]:8000"),
+    ("127.0.0.1", "http://127.0.0.1:8000"),
+    ("triton.example.com", "http://triton.example.com:8000"),
+    ("fd00::5", "http://[fd00::5]:8000"),
+    ("10.0.0.5", "http://10.0.0.5:8000"),
+])
+def test_the_url_a_host_reaches_its_own_server_on(bind, url):
+    assert svc.local_url(bind, 8000) == url
+
+
+def test_each_instance_carries_the_url_its_unit_waits_on(tmp_path):
+    rocm = host(tmp_path, "mi210-8gpu-xgmi")
+    rendered = svc.render(settings(gpu_mode="per_gpu", gpu_indices=[1, 3], bind_address="::"),
+                          rocm)
+    assert [s["url"] for s in rendered["instances"]] == ["http://[::1]:8000",
+                                                         "http://[::1]:8010"]
+    for server in rendered["instances"]:
+        conf = rendered["files"][f"/etc/inferops-triton/{server['unit'][:-8]}.conf"][0]
+        assert f"TRITON_URL={server['url']}\n" in conf
+    single = svc.render(settings(bind_address="10.0.0.5"), rocm)
+    unit = single["files"]["/etc/systemd/system/triton-server.service"][0]
+    assert f"ExecStartPost={svc.WAIT_READY} {single['instances'][0]['url']} $MAINPID" in unit
+    assert single["instances"][0]["url"] == "http://10.0.0.5:8000"
+
+
+def test_the_restricted_api_header_and_the_wait_helper_s_copy_of_it():
+    assert svc.api_headers(["model-repository"], "Triton-Admin-Key", "k3y") == {
+        "Triton-Admin-Key": "k3y"}
+    assert svc.api_headers([], "Triton-Admin-Key", "k3y") == {}
+    rendered = svc.render(settings(gpu_mode="none", restricted_apis=["model-repository"],
+                                   restricted_value="k3y"), None)
+    conf = rendered["files"]["/etc/inferops-triton/triton-server.conf"][0]
+    assert "TRITON_WAIT_HEADER=Triton-Admin-Key: k3y\n" in conf
+
+
 def test_wait_ready_helper_is_valid_python():
     proc = subprocess.run(["python3", "-c", "import ast,sys; ast.parse(sys.stdin.read())"],
                           input=svc.WAIT_READY_SCRIPT, text=True, capture_output=True,

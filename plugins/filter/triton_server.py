@@ -1,0 +1,19 @@
+# Copyright (c) inferops.triton contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The triton_server role's filters over module_utils/server, each documented in the .yml
+of its own name beside this file: triton_api_headers."""
+
+from __future__ import annotations
+
+from ansible_collections.inferops.triton.plugins.module_utils.server._service import (
+    api_headers,
+)
+
+
+def triton_api_headers(restricted_apis, key="Triton-Admin-Key", value=""):
+    return api_headers(list(restricted_apis or []), str(key), value)
+
+
+class FilterModule:
+    def filters(self):
+        return {"triton_api_headers": triton_api_headers}
