@@ -42,7 +42,6 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.inferops.triton.plugins.module_utils.server._service import (
     ServiceError,
-    gate_failures,
     journal_errors,
     render,
 )
@@ -69,15 +68,7 @@ def triton_service_instances(settings, rocm=None):
         raise AnsibleFilterError(str(exc)) from None
 
 
-def triton_gate_failures(results):
-    """The registered results of triton_server_info looped over the instances -> what kept
-    each from passing its gate, as triton_service's own gate reports it."""
-    return [line for result in results or [] if "ready" in result
-            for line in gate_failures({**result, "unit": result["item"]["unit"]})]
-
-
 class FilterModule:
     def filters(self):
         return {"triton_service_instances": triton_service_instances,
-                "triton_journal_errors": journal_errors,
-                "triton_gate_failures": triton_gate_failures}
+                "triton_journal_errors": journal_errors}

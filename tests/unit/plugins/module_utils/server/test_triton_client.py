@@ -773,23 +773,44 @@ def test_gate_failures_name_a_failed_zero_inference_and_the_last_error():
         "triton-server@1.service: zero inference on resnet50 failed: output 'prob' is missing"]
 
 
-def test_the_looped_info_gate_fails_with_the_same_lines_as_triton_service(replay):
-    """The explicit-mode gate (triton_server_info looped over the instances) reports through
-    the triton_gate_failures filter exactly what triton_service's own gate reports."""
-    from ansible_collections.inferops.triton.plugins.filter.triton_service_instances import (
-        triton_gate_failures,
-    )
+def test_the_info_gate_returns_the_same_verdict_as_triton_service(replay, tmp_path):
+    """The explicit-mode gate (triton_server_info looped over the instances, each named by
+    its unit) returns in gate_failures exactly what triton_service's own gate returns: the
+    role reads the verdict and restates no rule of it."""
     from ansible_collections.inferops.triton.plugins.module_utils.server import _service as svc
 
     profile, url = replay
     port = int(url.rsplit(":", 1)[1])
     models = ["resnet50"] if profile == "main" else ["types", "broken"]
     instance = {"unit": "triton-server.service", "ports": {"http": port}}
-    client = TritonClient(url, "", {}, timeout=5)
-    looped = [{**server_info(client, models, smoke=True), "item": instance},
-              {"skipped": True, "item": instance}]
+    args = tmp_path / "args.json"
+    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
+        "url": url, "metrics_url": "", "models": models, "smoke": True,
+        "unit": instance["unit"]}}))
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "build" / "collections"))
+    run = subprocess.run(
+        [sys.executable, "-m",
+         "ansible_collections.inferops.triton.plugins.modules.triton_server_info",
+         str(args)], capture_output=True, text=True, env=env, timeout=60, check=False)
+    looped = json.loads(run.stdout)
     settings = {"bind_address": "0.0.0.0", "models": [{"name": m} for m in models],
                 "restricted_apis": [], "gate_smoke": True, "gate_wait": 0}
     expected = svc.gate_failures(svc.gate(settings, instance))
-    assert triton_gate_failures(looped) == expected
+    assert looped["gate_failures"] == expected, run.stdout + run.stderr
     assert bool(expected) is (profile == "broken")
+
+
+def test_the_info_gate_names_the_url_without_a_unit(replay, tmp_path):
+    profile, url = replay
+    if profile != "broken":
+        pytest.skip("the broken replay has a model that fails the gate")
+    args = tmp_path / "args.json"
+    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
+        "url": url, "metrics_url": "", "models": ["broken"]}}))
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "build" / "collections"))
+    run = subprocess.run(
+        [sys.executable, "-m",
+         "ansible_collections.inferops.triton.plugins.modules.triton_server_info",
+         str(args)], capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert json.loads(run.stdout)["gate_failures"] == [
+        f"{url} not ready after 0 s", f"{url}: model broken is UNAVAILABLE: " + BROKEN_REASON]
