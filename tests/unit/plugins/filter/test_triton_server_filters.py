@@ -28,3 +28,17 @@ def test_each_filter_is_documented(name):
     doc = yaml.safe_load((DOCS / f"{name}.yml").read_text())
     assert doc["DOCUMENTATION"]["name"] == name
     assert doc["EXAMPLES"].strip() and doc["RETURN"]["_value"]["description"]
+
+
+def test_the_journal_filter_is_the_module_s_rule():
+    from ansible_collections.inferops.triton.plugins.module_utils.server._service import (
+        journal_errors,
+    )
+
+    text = (Path(__file__).resolve().parents[3] / "fixtures" / "journal" /
+            "wrong-output-name.txt").read_text()
+    errors = FILTERS["triton_journal_errors"](text)
+    assert errors == journal_errors(text) and "error: creating server: Internal - failed to " \
+        "load all models" in errors
+    assert FILTERS["triton_journal_errors"](text, 1) == errors[:1]
+    assert FILTERS["triton_journal_errors"](None) == []

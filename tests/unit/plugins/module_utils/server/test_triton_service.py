@@ -398,21 +398,16 @@ def test_wait_ready_helper_is_valid_python():
     assert proc.returncode == 0, proc.stderr
 
 
-def test_the_preflight_filter_names_the_bad_index(tmp_path):
-    from ansible.errors import AnsibleFilterError
-
-    from ansible_collections.inferops.triton.plugins.filter.triton_service_instances import (
-        triton_service_instances,
-    )
-
+def test_placement_names_the_bad_index(tmp_path):
+    # what the pre-flight (preflight/_rules_controller.py) asks before any host changes
     rocm = host(tmp_path, "mi210-8gpu-xgmi")
-    servers = triton_service_instances({"gpu_mode": "per_gpu", "gpu_indices": [1, 3]}, rocm)
+    servers = svc.instances(settings(gpu_mode="per_gpu", gpu_indices=[1, 3]), rocm)
     assert [s["devices"] for s in servers] == [["/dev/kfd", "/dev/dri/renderD129"],
                                                ["/dev/kfd", "/dev/dri/renderD131"]]
-    with pytest.raises(AnsibleFilterError, match=r"triton_server_gpu_indices: \[8\]"):
-        triton_service_instances({"gpu_mode": "subset", "gpu_indices": [8]}, rocm)
+    with pytest.raises(svc.ServiceError, match=r"triton_server_gpu_indices: \[8\]"):
+        svc.instances(settings(gpu_mode="subset", gpu_indices=[8]), rocm)
     # the CPU flavour needs no GPU facts
-    assert triton_service_instances({"gpu_mode": "none"}, None)[0]["devices"] == []
+    assert svc.instances(settings(gpu_mode="none"), None)[0]["devices"] == []
 
 
 class _Triton(http.server.BaseHTTPRequestHandler):
@@ -479,30 +474,55 @@ def test_wait_ready_fails_at_once_when_the_server_process_is_gone(wait_ready):
     assert "the server exited before it was ready" in proc.stderr
 
 
+# The role's variable for each option of triton_service it sets (triton_server_<option>, but
+# for these).
+ROLE_VARIABLE = {"name": "triton_server_service_name"}
+
+
 def test_the_service_defaults_agree_wherever_they_are_written():
-    # The service's defaults are written in the module's spec, the pre-flight filter's copy,
-    # the role's defaults and its argument spec; they must say the same (exit_on_error was
-    # true in all but AMD's guide, which runs --exit-on-error=false).
+    # The service's defaults are written in the module's argument spec, its documentation,
+    # the role's defaults and its argument spec; for every option they share they must say
+    # the same (exit_on_error was true in all but AMD's guide, which runs
+    # --exit-on-error=false). A role default that is a template (the image the triton_image
+    # role made, GPUs for GPU images) is derived, and its argument spec says so in words.
     import yaml
 
-    from ansible_collections.inferops.triton.plugins.filter.triton_service_instances import (
-        DEFAULTS,
-    )
     from ansible_collections.inferops.triton.plugins.modules import triton_service
 
-    spec = yaml.safe_load(triton_service.DOCUMENTATION)["options"]
+    documented = yaml.safe_load(triton_service.DOCUMENTATION)["options"]
     role = ROOT / "roles" / "triton_server"
     defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
     options = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())[
         "argument_specs"]["main"]["options"]
-    for key in ("exit_on_error", "strict_readiness", "log_verbose", "http_port",
-                "stop_timeout", "start_timeout"):
-        values = {spec[key].get("default"), DEFAULTS[key], defaults[f"triton_server_{key}"],
-                  options[f"triton_server_{key}"].get("default")}
-        assert len(values) == 1, (key, values)
-    assert DEFAULTS["exit_on_error"] is False
-    unit = svc.render_unit({**DEFAULTS, "image": "i"}, svc.instances(DEFAULTS, None)[0],
-                           False, False)
+    assert set(documented) == set(triton_service.SPEC)
+    shared = []
+    for option, spec in triton_service.SPEC.items():
+        assert documented[option].get("default") == spec.get("default"), option
+        variable = ROLE_VARIABLE.get(option, f"triton_server_{option}")
+        if variable not in defaults:
+            continue
+        assert variable in options, variable
+        role_default = defaults[variable]
+        if isinstance(role_default, str) and "{{" in role_default:
+            continue
+        shared.append(option)
+        # the role's empty restricted_value reaches the module as no value (omit)
+        module_default = "" if option == "restricted_value" else spec.get("default")
+        values = [module_default, role_default, options[variable].get("default")]
+        assert all(value == module_default and type(value) is type(module_default)
+                   for value in values), (option, values)
+    assert {"exit_on_error", "strict_readiness", "log_verbose", "http_port", "stop_timeout",
+            "start_timeout", "bind_address", "restricted_key"} <= set(shared)
+    # the role's own variables (ready_timeout, smoke, rollback, ...) too
+    for variable, role_default in defaults.items():
+        if not (isinstance(role_default, str) and "{{" in role_default):
+            spec_default = options[variable].get("default")
+            assert spec_default == role_default and type(spec_default) is type(role_default), (
+                variable, role_default, spec_default)
+    assert defaults["triton_server_exit_on_error"] is False
+    plain = {option: spec.get("default") for option, spec in triton_service.SPEC.items()}
+    unit = svc.render_unit({**plain, "image": "i"}, svc.instances(plain, None)[0], False,
+                           False)
     assert "--exit-on-error=false" in unit
 
 
