@@ -313,6 +313,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.inferops.triton.plugins.module_utils.common._files import write_atomic
 from ansible_collections.inferops.triton.plugins.module_utils.rocm._facts import read_host
 from ansible_collections.inferops.triton.plugins.module_utils.server import _service as svc
 
@@ -449,13 +450,8 @@ class TritonService:
             os.makedirs(self.module.params["migraphx_cache_dir"], mode=0o755, exist_ok=True)
         for path in changes["write"]:
             content, mode = rendered["files"][path]
-            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-            tmp = f"{path}.inferops-tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, int(mode, 8))
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(content)
-            os.chmod(tmp, int(mode, 8))
-            self.module.atomic_move(tmp, path)
+            write_atomic(path, content, int(mode, 8), move=self.module.atomic_move)
+            # atomic_move gives the file the mode of the one it replaces, or the umask's
             os.chmod(path, int(mode, 8))
         for path in changes["remove"]:
             os.unlink(path)

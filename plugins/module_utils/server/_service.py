@@ -18,6 +18,7 @@ import os
 import re
 import shlex
 
+from ansible_collections.inferops.triton.plugins.module_utils.common._files import read_text
 from ansible_collections.inferops.triton.plugins.module_utils.server._client import (
     TritonClient,
     server_info,
@@ -485,14 +486,6 @@ def stale_files(names_on_host: list, settings: dict, wanted: dict) -> list:
     pattern = re.compile(rf"^{re.escape(name)}(@[0-9]*)?\.(service|env|conf)$")
     return sorted(path for path in names_on_host
                   if pattern.match(os.path.basename(path)) and path not in wanted)
-
-
-def read_text(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
 
 
 def file_mode(path: str) -> str | None:

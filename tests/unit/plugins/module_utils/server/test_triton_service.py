@@ -538,3 +538,31 @@ def test_the_migraphx_environment_is_what_the_eps_read():
         {"name": "m", "config": {"max_batch_size": 4}}], "env": {}}
     env = svc.container_env(settings, {"devices": ["/dev/kfd"], "env": {}})
     assert set(env) == set(svc.MIGRAPHX_ENV)
+
+
+def test_the_module_replaces_each_file_atomically_with_its_mode(tmp_path):
+    # through AnsibleModule.atomic_move, which would give the new file the mode of the one it
+    # replaces (or the umask's): the file's own mode wins, and no temporary file is left
+    from ansible.module_utils.basic import AnsibleModule
+    from ansible.module_utils.testing import patch_module_args
+
+    from ansible_collections.inferops.triton.plugins.modules import triton_service
+
+    with patch_module_args({"image": "i", "model_repository": str(tmp_path / "models"),
+                            "_ansible_tmpdir": str(tmp_path)}):
+        module = AnsibleModule(argument_spec=triton_service.SPEC, supports_check_mode=True)
+    env, unit = tmp_path / "conf" / "triton-server.env", tmp_path / "units" / "new.service"
+    env.parent.mkdir()
+    env.write_text("OLD=1\n")
+    env.chmod(0o644)
+    rendered = {"instances": [{"devices": []}],
+                "files": {str(env): ("NEW=1\n", "0600"), str(unit): ("[Unit]\n", "0644")}}
+    triton_service.TritonService(module).apply_files(
+        rendered, {"write": [str(env), str(unit)], "remove": []})
+    assert env.read_text() == "NEW=1\n" and unit.read_text() == "[Unit]\n"
+    assert stat_mode(env) == 0o600 and stat_mode(unit) == 0o644
+    assert not list(tmp_path.rglob("*.inferops-tmp*"))
+
+
+def stat_mode(path):
+    return path.stat().st_mode & 0o7777
