@@ -5,10 +5,8 @@ of its own name beside this file: triton_api_headers and triton_journal_errors."
 
 from __future__ import annotations
 
-from ansible_collections.inferops.triton.plugins.module_utils.server._service import (
-    api_headers,
-    journal_errors,
-)
+from ansible_collections.inferops.triton.plugins.module_utils.server._service import journal_errors
+from ansible_collections.inferops.triton.plugins.module_utils.server._unit import api_headers
 
 
 def triton_api_headers(restricted_apis, key="Triton-Admin-Key", value=""):

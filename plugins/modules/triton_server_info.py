@@ -277,13 +277,9 @@ errors:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils.server._client import (
-    TritonClient,
-    server_info,
-)
-from ansible_collections.inferops.triton.plugins.module_utils.server._service import (
-    gate_failures,
-)
+from ansible_collections.inferops.triton.plugins.module_utils.server._client import TritonClient
+from ansible_collections.inferops.triton.plugins.module_utils.server._gate import gate_failures
+from ansible_collections.inferops.triton.plugins.module_utils.server._info import server_info
 
 
 def main():

@@ -22,7 +22,8 @@ from ansible_collections.inferops.triton.plugins.module_utils.common._files impo
     sha256_file,
     write_atomic,
 )
-from ansible_collections.inferops.triton.plugins.module_utils.server import _service as svc
+from ansible_collections.inferops.triton.plugins.module_utils.server._service import stale_files
+from ansible_collections.inferops.triton.plugins.module_utils.server._wait_ready import WAIT_READY
 
 DEFAULT_ROOT = "/var/lib/inferops-triton/rollback"
 # Failed model repositories a restore leaves moved aside (keep_failed's default).
@@ -36,11 +37,11 @@ class RollbackError(RuntimeError):
 
 
 def service_files(name: str, config_dir: str, unit_dir: str, wait_ready: str) -> list:
-    """The service's files on the host: what ``_triton_service`` counts as stale when
+    """The service's files on the host: what ``_service.stale_files`` counts as stale when
     nothing is wanted, plus the wait helper."""
     found = [os.path.join(d, entry) for d in (config_dir, unit_dir) if os.path.isdir(d)
              for entry in os.listdir(d) if os.path.isfile(os.path.join(d, entry))]
-    files = svc.stale_files(found, {"name": name}, {})
+    files = stale_files(found, {"name": name}, {})
     return sorted(files + [wait_ready]) if os.path.isfile(wait_ready) else files
 
 
@@ -331,7 +332,7 @@ def remove_point(params: dict, run, check: bool) -> dict:
 
 
 def rollback(params: dict, run, check_mode: bool = False, diff: bool = False,
-             wait_ready: str = svc.WAIT_READY, now=None) -> dict:
+             wait_ready: str = WAIT_READY, now=None) -> dict:
     """Do what ``params['state']`` asks; raises RollbackError naming the option."""
     name, repo = params["name"], params.get("model_repository")
     if not _NAME.match(name):

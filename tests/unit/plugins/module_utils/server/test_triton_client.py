@@ -19,25 +19,31 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.inferops.triton.plugins.module_utils.server._client import (
-    MetricsError,
     RequestFailed,
     Response,
     TritonClient,
     Unreachable,
-    check_outputs,
-    datatype,
     decode_response,
     encode_request,
+    urllib_transport,
+)
+from ansible_collections.inferops.triton.plugins.module_utils.server._info import (
     failed_to_load,
-    infer_request,
-    model_metrics,
     normalise_index,
-    parse_prometheus,
     server_info,
     settled,
     unavailable,
-    urllib_transport,
     wait_until_settled,
+)
+from ansible_collections.inferops.triton.plugins.module_utils.server._metrics import (
+    MetricsError,
+    model_metrics,
+    parse_prometheus,
+)
+from ansible_collections.inferops.triton.plugins.module_utils.server._smoke import (
+    check_outputs,
+    datatype,
+    infer_request,
 )
 
 ROOT = Path(__file__).resolve().parents[5]
@@ -704,7 +710,7 @@ def test_a_restricted_api_ends_the_wait_and_is_reported():
 def test_triton_service_gates_the_replayed_server_and_names_what_failed(replay):
     """The gate triton_service runs in its own call: the same server_info, asked on the
     instance's port with the restricted-API header, and its failures one line each."""
-    from ansible_collections.inferops.triton.plugins.module_utils.server import _service as svc
+    from ansible_collections.inferops.triton.plugins.module_utils.server import _gate
 
     profile, url = replay
     port = int(url.rsplit(":", 1)[1])
@@ -712,16 +718,16 @@ def test_triton_service_gates_the_replayed_server_and_names_what_failed(replay):
     settings = {"bind_address": "0.0.0.0", "models": [{"name": m} for m in models],
                 "restricted_apis": ["inference"], "restricted_key": "infer-key",
                 "restricted_value": "secret", "gate_smoke": True, "gate_wait": 0}
-    entry = svc.gate(settings, {"unit": "triton-server.service", "ports": {"http": port}})
+    entry = _gate.gate(settings, {"unit": "triton-server.service", "ports": {"http": port}})
     assert entry["unit"] == "triton-server.service"
     assert entry["url"] == f"http://127.0.0.1:{port}"
     assert entry["metrics"] == {}  # the gate does not read the metrics port
     assert all(sent.get("infer-key") == "secret" for _m, _p, sent, _b in Replay.seen)
     if profile == "main":
-        assert entry["ready"] is True and svc.gate_failures(entry) == []
+        assert entry["ready"] is True and _gate.gate_failures(entry) == []
     else:
         # the broken model fails once (not again as a smoke test it never got)
-        assert svc.gate_failures(entry) == [
+        assert _gate.gate_failures(entry) == [
             "triton-server.service not ready after 0 s",
             "triton-server.service: model broken is UNAVAILABLE: " + BROKEN_REASON]
 
@@ -729,7 +735,7 @@ def test_triton_service_gates_the_replayed_server_and_names_what_failed(replay):
 def test_an_unchanged_server_is_gated_without_the_zero_inference(replay):
     """After a call that changed nothing, the gate asks readiness and each model's state but
     sends no inference (unless gate_smoke_unchanged); after a change it sends one per model."""
-    from ansible_collections.inferops.triton.plugins.module_utils.server import _service as svc
+    from ansible_collections.inferops.triton.plugins.module_utils.server import _gate
 
     profile, url = replay
     if profile != "main":
@@ -743,24 +749,22 @@ def test_an_unchanged_server_is_gated_without_the_zero_inference(replay):
         return [path for _m, path, _s, _b in Replay.seen if path.endswith(what)]
 
     Replay.seen.clear()
-    quiet = svc.gate(svc.gate_settings(params, changed=False), instance)
+    quiet = _gate.gate(_gate.gate_settings(params, changed=False), instance)
     assert quiet["ready"] is True and quiet["smoke"] == {} and inferences() == []
     assert inferences("/config") == [] and quiet["configs"] == {}  # read for a smoke only
-    assert svc.gate_failures(quiet) == []
+    assert _gate.gate_failures(quiet) == []
     for changed, unchanged in ((True, False), (False, True)):
         Replay.seen.clear()
-        entry = svc.gate(svc.gate_settings(dict(params, gate_smoke_unchanged=unchanged),
+        entry = _gate.gate(_gate.gate_settings(dict(params, gate_smoke_unchanged=unchanged),
                                            changed), instance)
         assert entry["smoke"]["resnet50"]["ok"] is True
         assert inferences() == ["/v2/models/resnet50/infer"]
         assert inferences("/config") == ["/v2/models/resnet50/config"]
-    assert svc.gate_settings(dict(params, gate_smoke=False), True)["gate_smoke"] is False
+    assert _gate.gate_settings(dict(params, gate_smoke=False), True)["gate_smoke"] is False
 
 
 def test_gate_failures_name_a_failed_zero_inference_and_the_last_error():
-    from ansible_collections.inferops.triton.plugins.module_utils.server._service import (
-        gate_failures,
-    )
+    from ansible_collections.inferops.triton.plugins.module_utils.server._gate import gate_failures
 
     entry = {"unit": "triton-server@1.service", "ready": False, "waited": 300.4,
              "errors": ["GET http://127.0.0.1:8010/v2/health/ready: timed out"],
@@ -777,7 +781,7 @@ def test_the_info_gate_returns_the_same_verdict_as_triton_service(replay, tmp_pa
     """The explicit-mode gate (triton_server_info looped over the instances, each named by
     its unit) returns in gate_failures exactly what triton_service's own gate returns: the
     role reads the verdict and restates no rule of it."""
-    from ansible_collections.inferops.triton.plugins.module_utils.server import _service as svc
+    from ansible_collections.inferops.triton.plugins.module_utils.server import _gate
 
     profile, url = replay
     port = int(url.rsplit(":", 1)[1])
@@ -795,7 +799,7 @@ def test_the_info_gate_returns_the_same_verdict_as_triton_service(replay, tmp_pa
     looped = json.loads(run.stdout)
     settings = {"bind_address": "0.0.0.0", "models": [{"name": m} for m in models],
                 "restricted_apis": [], "gate_smoke": True, "gate_wait": 0}
-    expected = svc.gate_failures(svc.gate(settings, instance))
+    expected = _gate.gate_failures(_gate.gate(settings, instance))
     assert looped["gate_failures"] == expected, run.stdout + run.stderr
     assert bool(expected) is (profile == "broken")
 
