@@ -211,11 +211,14 @@ removed_tag:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils.server import _service as svc
 from ansible_collections.inferops.triton.plugins.module_utils.server._rollback import (
     KEEP_FAILED,
     RollbackError,
     rollback,
+)
+from ansible_collections.inferops.triton.plugins.module_utils.server._unit import (
+    CONFIG_DIR,
+    UNIT_DIR,
 )
 
 SPEC = dict(
@@ -225,8 +228,8 @@ SPEC = dict(
     state=dict(type="str", default="present", choices=["present", "restored", "absent"]),
     image_tag=dict(type="str", default="rollback"),
     keep_failed=dict(type="int", default=KEEP_FAILED),
-    config_dir=dict(type="path", default=svc.CONFIG_DIR),
-    unit_dir=dict(type="path", default=svc.UNIT_DIR),
+    config_dir=dict(type="path", default=CONFIG_DIR),
+    unit_dir=dict(type="path", default=UNIT_DIR),
 )
 
 

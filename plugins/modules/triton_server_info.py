@@ -75,6 +75,12 @@ options:
     description: Seconds each request may take.
     type: int
     default: 10
+  unit:
+    description:
+      - The name the lines of RV(gate_failures) start with, such as the server's systemd
+        unit. Empty means O(url).
+    type: str
+    default: ""
 extends_documentation_fragment:
   - inferops.triton.attributes.read_only
 notes:
@@ -98,15 +104,9 @@ EXAMPLES = r"""
   register: triton
 
 - name: Fail with Triton's own load errors
-  ansible.builtin.assert:
-    that:
-      - triton.ready
-      - triton.unavailable | length == 0
-      - triton.smoke.values() | rejectattr('ok') | list | length == 0
-    fail_msg: >-
-      {{ triton.unavailable | map(attribute='reason') | list }}
-      {{ triton.smoke | dict2items | rejectattr('value.ok') | map(attribute='value.msg') | list }}
-      {{ triton.errors }}
+  ansible.builtin.fail:
+    msg: "{{ triton.gate_failures | join('; ') }}"
+  when: triton.gate_failures | length > 0
 
 - name: Read one model's config and counters on a server with a restricted API
   inferops.triton.triton_server_info:
@@ -248,6 +248,19 @@ waited:
   type: float
   returned: always
   sample: 8.037
+gate_failures:
+  description:
+    - What keeps the server from passing the readiness gate, one line each, as
+      M(inferops.triton.triton_service) returns them when it gates its own servers - not
+      ready (after the wait, with the last error), a model of interest not READY (with
+      Triton's reason), a zero inference of O(smoke) that failed. Each line starts with
+      O(unit), or O(url). Empty when it passes.
+  type: list
+  elements: str
+  returned: always
+  sample:
+    - "triton-server.service not ready after 300 s"
+    - "triton-server.service: model broken is UNAVAILABLE: Internal: ValueError: ..."
 errors:
   description:
     - The requests that failed (outside the wait), each with what went wrong.
@@ -264,10 +277,9 @@ errors:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils.server._client import (
-    TritonClient,
-    server_info,
-)
+from ansible_collections.inferops.triton.plugins.module_utils.server._client import TritonClient
+from ansible_collections.inferops.triton.plugins.module_utils.server._gate import gate_failures
+from ansible_collections.inferops.triton.plugins.module_utils.server._info import server_info
 
 
 def main():
@@ -280,6 +292,7 @@ def main():
             smoke=dict(type="bool", default=False),
             wait=dict(type="int", default=0),
             timeout=dict(type="int", default=10),
+            unit=dict(type="str", default=""),
         ),
         supports_check_mode=True,
     )
@@ -295,6 +308,7 @@ def main():
                           {str(k): str(v) for k, v in params["headers"].items()},
                           params["timeout"])
     result = server_info(client, params["models"], params["smoke"], params["wait"])
+    result["gate_failures"] = gate_failures({**result, "unit": params["unit"] or params["url"]})
     module.exit_json(changed=False, **result)
 
 

@@ -242,7 +242,9 @@ units:
   returned: always
   sample: [triton-server@0.service, triton-server@1.service]
 instances:
-  description: Per server its unit, GPU indices, devices, group ids and host ports.
+  description:
+    - Per server its unit, GPU indices, devices, group ids, host ports and C(url), where the
+      host reaches it (the loopback address when O(bind_address) is a wildcard).
   type: list
   elements: dict
   returned: always
@@ -254,6 +256,7 @@ instances:
       groups: [992, 44]
       env: {ROCR_VISIBLE_DEVICES: "GPU-1901ead3a2ecd4a6,GPU-b4c3e1f2a0d98877"}
       ports: {http: 8000, grpc: 8001, metrics: 8002}
+      url: http://127.0.0.1:8000
 written:
   description: Files written (or that would be, in check mode).
   type: list
@@ -310,8 +313,31 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.inferops.triton.plugins.module_utils.common._files import write_atomic
 from ansible_collections.inferops.triton.plugins.module_utils.rocm._facts import read_host
-from ansible_collections.inferops.triton.plugins.module_utils.server import _service as svc
+from ansible_collections.inferops.triton.plugins.module_utils.server._gate import (
+    gate,
+    gate_failures,
+    gate_settings,
+)
+from ansible_collections.inferops.triton.plugins.module_utils.server._placement import (
+    GPU_MODES,
+    ServiceError,
+)
+from ansible_collections.inferops.triton.plugins.module_utils.server._service import (
+    journal_errors,
+    plan,
+    stale_files,
+)
+from ansible_collections.inferops.triton.plugins.module_utils.server._unit import (
+    CONFIG_DIR,
+    UNIT_DIR,
+    render,
+    systemd_version,
+)
+from ansible_collections.inferops.triton.plugins.module_utils.server._wait_ready import (
+    WAIT_READY,
+)
 
 SPEC = dict(
     name=dict(type="str", default="triton-server"),
@@ -328,7 +354,7 @@ SPEC = dict(
     ipc_host=dict(type="bool", default=False),
     seccomp_unconfined=dict(type="bool", default=False),
     sys_ptrace=dict(type="bool", default=False),
-    gpu_mode=dict(type="str", default="none", choices=list(svc.GPU_MODES)),
+    gpu_mode=dict(type="str", default="none", choices=list(GPU_MODES)),
     gpu_indices=dict(type="list", elements="int", default=[]),
     rocm_root=dict(type="path", default="/"),
     migraphx_cache_dir=dict(type="path", default="/var/cache/inferops-triton/migraphx"),
@@ -375,7 +401,7 @@ class TritonService:
             else ["--unit", unit, "--lines", "80"]
         _rc, out, _err = self.module.run_command(
             ["journalctl", *select, "--no-pager", "--output", "cat"])
-        errors = svc.journal_errors(out)
+        errors = journal_errors(out)
         self.module.fail_json(
             msg=f"{unit} did not start: {err.strip()}. Errors the server logged: "
                 + (" | ".join(errors) or "none (see journalctl -u " + unit + ")"),
@@ -385,16 +411,16 @@ class TritonService:
         params = self.module.params
         settings = dict(params)
         _rc, version, _err = self.module.run_command(["systemctl", "--version"])
-        settings["systemd_version"] = svc.systemd_version(version)
+        settings["systemd_version"] = systemd_version(version)
         try:
             rocm = read_host(params["rocm_root"]) if params["gpu_mode"] != "none" else None
-            rendered = svc.render(settings, rocm)
-        except svc.ServiceError as exc:
+            rendered = render(settings, rocm)
+        except ServiceError as exc:
             self.module.fail_json(msg=str(exc))
-        existing = svc.stale_files(
-            glob.glob(f"{svc.UNIT_DIR}/{params['name']}*") +
-            glob.glob(f"{svc.CONFIG_DIR}/{params['name']}*"), settings, rendered["files"])
-        changes = svc.plan(rendered, existing)
+        existing = stale_files(
+            glob.glob(f"{UNIT_DIR}/{params['name']}*") +
+            glob.glob(f"{CONFIG_DIR}/{params['name']}*"), settings, rendered["files"])
+        changes = plan(rendered, existing)
         result = {"changed": False, "units": rendered["units"],
                   "instances": rendered["instances"], "written": changes["write"],
                   "removed": changes["remove"], "restarted": [], "started": []}
@@ -413,7 +439,7 @@ class TritonService:
                 self.systemctl("daemon-reload")
 
         # Anything but the wait helper changing means the servers run on old settings.
-        touched = [p for p in changes["write"] if p != svc.WAIT_READY]
+        touched = [p for p in changes["write"] if p != WAIT_READY]
         for unit in rendered["units"]:
             enabled = self.systemctl("is-enabled", unit, check=False)[1].strip() == "enabled"
             active = self.systemctl("is-active", unit, check=False)[1].strip()
@@ -435,10 +461,10 @@ class TritonService:
                 if rc != 0:
                     self.failed_start(unit, err)
         if params["gate"] and not self.check:
-            settings = svc.gate_settings(params, result["changed"])
-            result["gate"] = [svc.gate(settings, instance) for instance in rendered["instances"]]
+            settings = gate_settings(params, result["changed"])
+            result["gate"] = [gate(settings, instance) for instance in rendered["instances"]]
             result["gate_failures"] = [line for entry in result["gate"]
-                                       for line in svc.gate_failures(entry)]
+                                       for line in gate_failures(entry)]
         self.module.exit_json(**result)
 
     def apply_files(self, rendered, changes):
@@ -446,13 +472,8 @@ class TritonService:
             os.makedirs(self.module.params["migraphx_cache_dir"], mode=0o755, exist_ok=True)
         for path in changes["write"]:
             content, mode = rendered["files"][path]
-            os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-            tmp = f"{path}.inferops-tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, int(mode, 8))
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(content)
-            os.chmod(tmp, int(mode, 8))
-            self.module.atomic_move(tmp, path)
+            write_atomic(path, content, int(mode, 8), move=self.module.atomic_move)
+            # atomic_move gives the file the mode of the one it replaces, or the umask's
             os.chmod(path, int(mode, 8))
         for path in changes["remove"]:
             os.unlink(path)

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from ansible_collections.inferops.triton.plugins.module_utils.image import _build as tb
-from ansible_collections.inferops.triton.plugins.module_utils.server._service import (
+from ansible_collections.inferops.triton.plugins.module_utils.server._unit import (
     SERVER_COMMAND,
     server_args,
 )

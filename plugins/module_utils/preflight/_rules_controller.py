@@ -29,8 +29,9 @@ from ansible_collections.inferops.triton.plugins.module_utils.models import (
     _config_controller as _model_config,
 )
 from ansible_collections.inferops.triton.plugins.module_utils.server import (
-    _service as _triton_service,
+    _placement as _server_placement,
 )
+from ansible_collections.inferops.triton.plugins.module_utils.server import _unit as _server_unit
 
 # The roles each playbook runs, in order. A role whose switch variable is false is left out
 # (site.yml includes it only then).
@@ -202,7 +203,7 @@ def _server_ports(v: dict, rocm: dict | None) -> list:
 
 def triton_server_rules(v: dict, rocm: dict | None) -> list:
     errors = _server_ports(v, rocm)
-    errors += _triton_service.extra_args_errors(v.get("triton_server_extra_args"))
+    errors += _server_unit.extra_args_errors(v.get("triton_server_extra_args"))
     bind = v.get("triton_server_bind_address")
     if isinstance(bind, str) and bind:
         try:
@@ -397,14 +398,14 @@ def _placement(v: dict, rocm: dict | None) -> list:
     settings.update(name=settings.get("service_name", "triton-server"),
                     gpu_indices=settings.get("gpu_indices") or [])
     errors = []
-    checks = [lambda: _triton_service.restricted_args(settings),
-              lambda: _triton_service.render_env(settings.get("env") or {})]
+    checks = [lambda: _server_unit.restricted_args(settings),
+              lambda: _server_unit.render_env(settings.get("env") or {})]
     if settings.get("gpu_mode", "none") != "none":
-        checks.insert(0, lambda: _triton_service.instances(settings, rocm))
+        checks.insert(0, lambda: _server_placement.instances(settings, rocm))
     for check in checks:
         try:
             check()
-        except _triton_service.ServiceError as exc:
+        except _server_placement.ServiceError as exc:
             errors.append(str(exc))
         except KeyError:
             pass  # a setting the spec refused, said already

@@ -17,10 +17,13 @@ import os
 import re
 import shutil
 
-from ansible_collections.inferops.triton.plugins.module_utils.image._image import (
-    file_sha256 as sha256,
+from ansible_collections.inferops.triton.plugins.module_utils.common._files import (
+    read_text,
+    sha256_file,
+    write_atomic,
 )
-from ansible_collections.inferops.triton.plugins.module_utils.server import _service as svc
+from ansible_collections.inferops.triton.plugins.module_utils.server._service import stale_files
+from ansible_collections.inferops.triton.plugins.module_utils.server._wait_ready import WAIT_READY
 
 DEFAULT_ROOT = "/var/lib/inferops-triton/rollback"
 # Failed model repositories a restore leaves moved aside (keep_failed's default).
@@ -33,20 +36,12 @@ class RollbackError(RuntimeError):
     """What is wrong and what to do; the module fails with the message."""
 
 
-def read_text(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
 def service_files(name: str, config_dir: str, unit_dir: str, wait_ready: str) -> list:
-    """The service's files on the host: what ``_triton_service`` counts as stale when
+    """The service's files on the host: what ``_service.stale_files`` counts as stale when
     nothing is wanted, plus the wait helper."""
     found = [os.path.join(d, entry) for d in (config_dir, unit_dir) if os.path.isdir(d)
              for entry in os.listdir(d) if os.path.isfile(os.path.join(d, entry))]
-    files = svc.stale_files(found, {"name": name}, {})
+    files = stale_files(found, {"name": name}, {})
     return sorted(files + [wait_ready]) if os.path.isfile(wait_ready) else files
 
 
@@ -65,7 +60,7 @@ def unit_image(files: list, name: str) -> tuple:
     """``(ref, id or None)`` from the unit's second line, ``# image: <ref> <id>``."""
     for path in files:
         if os.path.basename(path) in (f"{name}.service", f"{name}@.service"):
-            lines = (read_text(path) or "").splitlines()
+            lines = (read_text(path, errors="replace") or "").splitlines()
             match = _IMAGE_LINE.match(lines[1]) if len(lines) > 1 else None
             if not match:
                 raise RollbackError(f"{path}: the second line is not '# image: <ref> <id>'; "
@@ -121,7 +116,7 @@ def saved_copy(point: str, original: str) -> str:
 
 
 def load_manifest(point: str) -> dict | None:
-    text = read_text(os.path.join(point, "manifest.json"))
+    text = read_text(os.path.join(point, "manifest.json"), errors="replace")
     return json.loads(text) if text is not None else None
 
 
@@ -135,15 +130,10 @@ def _inside(child: str, parent: str) -> bool:
 
 
 def _write(source: str, dest: str, mode: str) -> None:
-    """Copy ``source`` to ``dest`` by a temporary file beside it, never readable by others
-    before its mode is set, renamed over ``dest``."""
-    os.makedirs(os.path.dirname(dest), mode=0o755, exist_ok=True)
-    tmp = f"{dest}.inferops-tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-        shutil.copyfileobj(src, out)
-    os.chmod(tmp, int(mode, 8))
-    os.replace(tmp, dest)
+    """Copy ``source`` (a unit, env or conf file: small) to ``dest`` with ``mode``, atomically
+    (common/_files.write_atomic)."""
+    with open(source, "rb") as src:
+        write_atomic(dest, src.read(), int(mode, 8))
 
 
 def _command(run, *argv) -> str:
@@ -163,7 +153,7 @@ def save(params: dict, run, check: bool, files: list, now) -> dict:
                                 "it on this host: there is no image to roll back to")
     manifest = {"name": name, "image_ref": ref, "image_id": image,
                 "units": units_of(files, name),
-                "files": {p: {"sha256": sha256(p), "mode": _mode(p)} for p in files},
+                "files": {p: {"sha256": sha256_file(p), "mode": _mode(p)} for p in files},
                 "model_repository": repo}
     old = load_manifest(point) or {}
     snapshot = os.path.join(point, "models")
@@ -209,10 +199,10 @@ def _file_diff(path: str, saved: str | None = None, meta: dict | None = None) ->
             return ""
         return f"(content hidden: {path} is mode {mode})\n" if int(mode, 8) & 0o004 == 0 \
             else text
-    before = read_text(path)
+    before = read_text(path, errors="replace")
     return {"before_header": path, "after_header": path,
             "before": shown(before, before is not None and _mode(path)),
-            "after": shown(saved and read_text(saved), meta and meta["mode"])}
+            "after": shown(saved and read_text(saved, errors="replace"), meta and meta["mode"])}
 
 
 def failed_repositories(repo: str) -> list:
@@ -238,9 +228,11 @@ def served_at(point: str, manifest: dict) -> list:
     for unit in manifest["units"]:
         stem = unit[:-len(".service")]
         if "@" in stem:
-            text, pattern = read_text(saved.get(f"{stem}.conf", "")), r"^TRITON_URL=(\S+)$"
+            text = read_text(saved.get(f"{stem}.conf", ""), errors="replace")
+            pattern = r"^TRITON_URL=(\S+)$"
         else:
-            text, pattern = read_text(saved.get(unit, "")), r"^ExecStartPost=\S+ (\S+) \$MAINPID$"
+            text = read_text(saved.get(unit, ""), errors="replace")
+            pattern = r"^ExecStartPost=\S+ (\S+) \$MAINPID$"
         match = re.search(pattern, text or "", re.M)
         out.append({"unit": unit, "url": match.group(1) if match else None})
     return out
@@ -260,10 +252,10 @@ def restore(params: dict, run, check: bool, diff: bool, files: list, now) -> dic
         raise RollbackError(f"model_repository: {params['model_repository']!r}, but the "
                             f"rollback point at {point} saved {repo!r}")
     write = [path for path, meta in sorted(manifest["files"].items())
-             if not os.path.isfile(path) or sha256(path) != meta["sha256"]
+             if not os.path.isfile(path) or sha256_file(path) != meta["sha256"]
              or _mode(path) != meta["mode"]]
     for path in write:
-        if sha256(saved_copy(point, path)) != manifest["files"][path]["sha256"]:
+        if sha256_file(saved_copy(point, path)) != manifest["files"][path]["sha256"]:
             raise RollbackError(f"the rollback point at {point} is damaged: its copy of {path} "
                                 "does not match manifest.json; save a new one")
     remove = [path for path in files if path not in manifest["files"]]
@@ -340,7 +332,7 @@ def remove_point(params: dict, run, check: bool) -> dict:
 
 
 def rollback(params: dict, run, check_mode: bool = False, diff: bool = False,
-             wait_ready: str = svc.WAIT_READY, now=None) -> dict:
+             wait_ready: str = WAIT_READY, now=None) -> dict:
     """Do what ``params['state']`` asks; raises RollbackError naming the option."""
     name, repo = params["name"], params.get("model_repository")
     if not _NAME.match(name):

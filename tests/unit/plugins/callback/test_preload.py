@@ -62,7 +62,7 @@ def test_it_loads_plugin_settings_and_the_collections_filters():
                "lookup:ansible.builtin.env", "lookup:no.such.plugin", "nonsense"])
     assert out["before"] == {"ssh": False, "sudo": False, "env": False, "filters": []}
     assert out["after"]["ssh"] and out["after"]["sudo"] and out["after"]["env"]
-    assert {"model_configs", "model_signatures", "triton_service_instances"} <= set(
+    assert {"model_configs", "model_signatures", "triton_server"} <= set(
         out["after"]["filters"])
     # a malformed entry is named in a warning; a name that does not resolve is skipped
     assert len(out["warnings"]) == 1

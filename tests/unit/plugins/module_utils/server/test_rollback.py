@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from ansible_collections.inferops.triton.plugins.module_utils.server import _rollback as rb
-from ansible_collections.inferops.triton.plugins.module_utils.server import _service as svc
+from ansible_collections.inferops.triton.plugins.module_utils.server import _unit
 
 IMAGE = "inferops/tritonserver:rocm"
 OLD_ID = "sha256:" + "aa" * 32
@@ -50,9 +50,9 @@ def runner(ref_id=None, tag_id=None, active="active", **more):
 
 @pytest.fixture()
 def host(tmp_path, monkeypatch):
-    monkeypatch.setattr(svc, "UNIT_DIR", str(tmp_path / "units"))
-    monkeypatch.setattr(svc, "CONFIG_DIR", str(tmp_path / "conf"))
-    monkeypatch.setattr(svc, "WAIT_READY", str(tmp_path / "lib" / "wait-ready"))
+    monkeypatch.setattr(_unit, "UNIT_DIR", str(tmp_path / "units"))
+    monkeypatch.setattr(_unit, "CONFIG_DIR", str(tmp_path / "conf"))
+    monkeypatch.setattr(_unit, "WAIT_READY", str(tmp_path / "lib" / "wait-ready"))
     models = tmp_path / "models"
     (models / "resnet50" / "1").mkdir(parents=True)
     (models / "resnet50" / "config.pbtxt").write_text('name: "resnet50"\n')
@@ -75,7 +75,7 @@ def deploy(host, **change):
         restricted_key="Triton-Admin-Key", restricted_value=None, start_timeout=600,
         stop_timeout=60, restart_max_delay=120, systemd_version=252)
     settings.update(change)
-    rendered = svc.render(settings, ROCM)
+    rendered = _unit.render(settings, ROCM)
     for path in on_host(host):
         if path not in rendered["files"]:
             os.unlink(path)
@@ -88,7 +88,7 @@ def deploy(host, **change):
 
 def on_host(host):
     return rb.service_files("triton-server", str(host.conf), str(host.units),
-                            svc.WAIT_READY)
+                            _unit.WAIT_READY)
 
 
 def go(host, run, check=False, diff=False, **options):
@@ -96,7 +96,7 @@ def go(host, run, check=False, diff=False, **options):
                   state="present", image_tag="rollback", config_dir=str(host.conf),
                   unit_dir=str(host.units))
     params.update(options)
-    return rb.rollback(params, run, check_mode=check, diff=diff, wait_ready=svc.WAIT_READY,
+    return rb.rollback(params, run, check_mode=check, diff=diff, wait_ready=_unit.WAIT_READY,
                        now=NOW)
 
 
@@ -306,7 +306,7 @@ def test_restore_replaces_a_file_by_rename_and_leaves_no_temporary(host):
     assert result["restored_files"] == [str(env)] and not result["retagged"]
     assert "LOG=1" in env.read_text() and env.stat().st_ino != inode
     assert stat.S_IMODE(env.stat().st_mode) == 0o600
-    assert not list(host.conf.glob("*.inferops-tmp"))
+    assert not list(host.conf.glob("*.inferops-tmp*"))
 
 
 def test_restore_puts_back_a_mode(host):
@@ -395,7 +395,7 @@ def test_restoring_an_empty_point_stops_and_removes_the_service(host):
     assert run.calls == ["systemctl disable --now triton-server.service",
                          "systemctl daemon-reload"]
     assert result["changed"] and result["restarted"] == [] and not result["retagged"]
-    assert on_host(host) == [] and not Path(svc.WAIT_READY).exists()
+    assert on_host(host) == [] and not Path(_unit.WAIT_READY).exists()
 
 
 def test_a_damaged_point_is_refused_before_anything_changes(host):

@@ -8,20 +8,18 @@ tree. ``video`` is 44 on Debian and Ubuntu (as in the lab's debootstrapped image
 two different ids and check that the one the host has is the one used.
 """
 
-import http.server
-import os
 import re
 import shutil
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from ansible_collections.inferops.triton.plugins.module_utils.rocm._facts import read_host
-from ansible_collections.inferops.triton.plugins.module_utils.server import _service as svc
+from ansible_collections.inferops.triton.plugins.module_utils.server import (
+    _placement,
+    _service,
+    _unit,
+)
 
 KFD = Path(__file__).resolve().parents[4] / "fixtures" / "kfd"
 ROOT = Path(__file__).resolve().parents[5]
@@ -75,7 +73,7 @@ def exec_start(unit_text):
 
 def test_all_gpus_on_an_mi210_box(tmp_path):
     rocm = host(tmp_path, "mi210-8gpu-xgmi")
-    rendered = svc.render(settings(), rocm)
+    rendered = _unit.render(settings(), rocm)
     assert rendered["units"] == ["triton-server.service"]
     unit = rendered["files"]["/etc/systemd/system/triton-server.service"][0]
     args = exec_start(unit)
@@ -96,7 +94,7 @@ def test_all_gpus_on_an_mi210_box(tmp_path):
 
 def test_all_gpus_on_the_mi300x_cpx_box_passes_every_partition(tmp_path):
     rocm = host(tmp_path, "mi300x-cpx-8gpu", render_gid=993)
-    args = exec_start(svc.render(settings(), rocm)["files"][
+    args = exec_start(_unit.render(settings(), rocm)["files"][
         "/etc/systemd/system/triton-server.service"][0])
     assert options(args, "--device") == ["/dev/kfd"] + [f"/dev/dri/renderD{m}"
                                                         for m in range(128, 191)]
@@ -105,7 +103,7 @@ def test_all_gpus_on_the_mi300x_cpx_box_passes_every_partition(tmp_path):
 
 def test_subset_1_3_on_the_mi210_box(tmp_path):
     rocm = host(tmp_path, "mi210-8gpu-xgmi")
-    rendered = svc.render(settings(gpu_mode="subset", gpu_indices=[1, 3]), rocm)
+    rendered = _unit.render(settings(gpu_mode="subset", gpu_indices=[1, 3]), rocm)
     [server] = rendered["instances"]
     assert server["gpus"] == [1, 3]
     args = exec_start(rendered["files"]["/etc/systemd/system/triton-server.service"][0])
@@ -120,7 +118,7 @@ def test_subset_1_3_on_the_mi210_box(tmp_path):
 def test_subset_1_3_of_cpx_partitions_uses_the_containers_positions(tmp_path):
     # partitions 1 and 3 share their GPU's unique id: a UUID would name all its partitions
     rocm = host(tmp_path, "mi300x-cpx-8gpu")
-    rendered = svc.render(settings(gpu_mode="subset", gpu_indices=[1, 3]), rocm)
+    rendered = _unit.render(settings(gpu_mode="subset", gpu_indices=[1, 3]), rocm)
     args = exec_start(rendered["files"]["/etc/systemd/system/triton-server.service"][0])
     assert options(args, "--device") == ["/dev/kfd", "/dev/dri/renderD129",
                                          "/dev/dri/renderD131"]
@@ -129,7 +127,7 @@ def test_subset_1_3_of_cpx_partitions_uses_the_containers_positions(tmp_path):
 
 def test_one_server_per_gpu_on_the_mi300x_cpx_box(tmp_path):
     rocm = host(tmp_path, "mi300x-cpx-8gpu")
-    rendered = svc.render(settings(gpu_mode="per_gpu"), rocm)
+    rendered = _unit.render(settings(gpu_mode="per_gpu"), rocm)
     assert rendered["units"] == [f"triton-server@{i}.service" for i in range(63)]
     assert rendered["unit_file"] == "/etc/systemd/system/triton-server@.service"
     template = rendered["files"]["/etc/systemd/system/triton-server@.service"][0]
@@ -153,14 +151,14 @@ def test_one_server_per_gpu_on_the_mi300x_cpx_box(tmp_path):
 
 def test_one_server_per_chosen_gpu_keeps_ports_dense(tmp_path):
     rocm = host(tmp_path, "mi210-8gpu-xgmi")
-    rendered = svc.render(settings(gpu_mode="per_gpu", gpu_indices=[1, 3]), rocm)
+    rendered = _unit.render(settings(gpu_mode="per_gpu", gpu_indices=[1, 3]), rocm)
     assert [(s["unit"], s["ports"]["http"]) for s in rendered["instances"]] == [
         ("triton-server@1.service", 8000), ("triton-server@3.service", 8010)]
     assert env_of(rendered, "triton-server@3")["ROCR_VISIBLE_DEVICES"] == MI210_UUIDS[3]
 
 
 def test_cpu_flavour_has_no_devices_groups_or_migraphx(tmp_path):
-    rendered = svc.render(settings(gpu_mode="none"), None)
+    rendered = _unit.render(settings(gpu_mode="none"), None)
     args = exec_start(rendered["files"]["/etc/systemd/system/triton-server.service"][0])
     assert options(args, "--device") == [] and options(args, "--group-add") == []
     assert options(args, "--volume") == ["/var/lib/inferops-triton/models:/models:ro"]
@@ -183,8 +181,8 @@ def test_cpu_flavour_has_no_devices_groups_or_migraphx(tmp_path):
 ])
 def test_bad_settings_name_the_variable(tmp_path, change, words):
     rocm = host(tmp_path, "mi210-8gpu-xgmi")
-    with pytest.raises(svc.ServiceError) as error:
-        svc.render(settings(**change), rocm)
+    with pytest.raises(_placement.ServiceError) as error:
+        _unit.render(settings(**change), rocm)
     for word in words:
         assert word in str(error.value)
 
@@ -200,8 +198,8 @@ def test_gpu_modes_need_gpus_and_kfd(tmp_path, tree, kfd, words):
         rocm = read_host(str(tmp_path))
     else:
         rocm = host(tmp_path, tree, kfd=kfd)
-    with pytest.raises(svc.ServiceError) as error:
-        svc.render(settings(), rocm)
+    with pytest.raises(_placement.ServiceError) as error:
+        _unit.render(settings(), rocm)
     for word in words:
         assert word in str(error.value)
 
@@ -209,8 +207,8 @@ def test_gpu_modes_need_gpus_and_kfd(tmp_path, tree, kfd, words):
 def test_a_missing_render_group_is_an_error(tmp_path):
     rocm = host(tmp_path, "mi210-8gpu-xgmi")
     rocm["render_gid"] = None
-    with pytest.raises(svc.ServiceError, match="no 'render' group"):
-        svc.render(settings(), rocm)
+    with pytest.raises(_placement.ServiceError, match="no 'render' group"):
+        _unit.render(settings(), rocm)
 
 
 @pytest.mark.parametrize("models, batches", [
@@ -222,19 +220,19 @@ def test_a_missing_render_group_is_an_error(tmp_path):
     ([], ""),
 ])
 def test_compile_batches_follow_the_models(models, batches):
-    assert svc.compile_batches(models) == batches
+    assert _unit.compile_batches(models) == batches
 
 
 def test_user_env_wins_over_derived_migraphx_variables(tmp_path):
     rocm = host(tmp_path, "mi210-8gpu-xgmi")
-    rendered = svc.render(settings(env={"ORT_MIGRAPHX_COMPILE_BATCHES": "1,32",
+    rendered = _unit.render(settings(env={"ORT_MIGRAPHX_COMPILE_BATCHES": "1,32",
                                         "MIGRAPHX_LOG": "1"}), rocm)
     env = env_of(rendered, "triton-server")
     assert env["ORT_MIGRAPHX_COMPILE_BATCHES"] == "1,32" and env["MIGRAPHX_LOG"] == "1"
 
 
 def test_restricted_apis_keep_the_key_out_of_the_unit(tmp_path):
-    rendered = svc.render(settings(gpu_mode="none", restricted_apis=[
+    rendered = _unit.render(settings(gpu_mode="none", restricted_apis=[
         "model-repository", "model-config"], restricted_value="s3cr3t"), None)
     unit, unit_mode = rendered["files"]["/etc/systemd/system/triton-server.service"]
     conf, conf_mode = rendered["files"]["/etc/inferops-triton/triton-server.conf"]
@@ -249,7 +247,7 @@ def test_restricted_apis_keep_the_key_out_of_the_unit(tmp_path):
 
 
 def test_optional_security_relaxations_only_when_asked(tmp_path):
-    rendered = svc.render(settings(gpu_mode="none", seccomp_unconfined=True, sys_ptrace=True,
+    rendered = _unit.render(settings(gpu_mode="none", seccomp_unconfined=True, sys_ptrace=True,
                                    ipc_host=True), None)
     args = exec_start(rendered["files"]["/etc/systemd/system/triton-server.service"][0])
     assert options(args, "--security-opt") == ["seccomp=unconfined"]
@@ -259,7 +257,7 @@ def test_optional_security_relaxations_only_when_asked(tmp_path):
 
 @pytest.mark.parametrize("version, backoff", [(252, False), (255, True), (None, False)])
 def test_restart_backoff_where_systemd_has_it(version, backoff):
-    unit = svc.render(settings(gpu_mode="none", systemd_version=version), None)["files"][
+    unit = _unit.render(settings(gpu_mode="none", systemd_version=version), None)["files"][
         "/etc/systemd/system/triton-server.service"][0]
     assert "Restart=on-failure" in unit and "StartLimitIntervalSec=0" in unit
     assert ("RestartSteps=6" in unit) is backoff
@@ -267,7 +265,7 @@ def test_restart_backoff_where_systemd_has_it(version, backoff):
 
 
 def test_unit_runs_in_the_foreground_and_waits_for_readiness():
-    unit = svc.render(settings(gpu_mode="none", model_control_mode="explicit",
+    unit = _unit.render(settings(gpu_mode="none", model_control_mode="explicit",
                                log_verbose=1), None)["files"][
         "/etc/systemd/system/triton-server.service"][0]
     assert "After=docker.service network-online.target" in unit
@@ -293,15 +291,15 @@ def test_unit_runs_in_the_foreground_and_waits_for_readiness():
     ("", None),
 ])
 def test_systemd_version(text, version):
-    assert svc.systemd_version(text) == version
+    assert _unit.systemd_version(text) == version
 
 
 def test_plan_writes_what_differs_and_removes_an_earlier_layout(tmp_path, monkeypatch):
-    monkeypatch.setattr(svc, "UNIT_DIR", str(tmp_path / "units"))
-    monkeypatch.setattr(svc, "CONFIG_DIR", str(tmp_path / "conf"))
-    monkeypatch.setattr(svc, "WAIT_READY", str(tmp_path / "wait-ready"))
+    monkeypatch.setattr(_unit, "UNIT_DIR", str(tmp_path / "units"))
+    monkeypatch.setattr(_unit, "CONFIG_DIR", str(tmp_path / "conf"))
+    monkeypatch.setattr(_unit, "WAIT_READY", str(tmp_path / "wait-ready"))
     rocm = host(tmp_path, "mi210-8gpu-xgmi")
-    old = svc.render(settings(gpu_mode="per_gpu", gpu_indices=[1, 3]), rocm)
+    old = _unit.render(settings(gpu_mode="per_gpu", gpu_indices=[1, 3]), rocm)
     for path, (content, mode) in old["files"].items():
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(content)
@@ -309,11 +307,11 @@ def test_plan_writes_what_differs_and_removes_an_earlier_layout(tmp_path, monkey
     # converged: nothing to do
     on_host = [str(p) for p in (tmp_path / "units").iterdir()] + [
         str(p) for p in (tmp_path / "conf").iterdir()]
-    assert svc.plan(old, svc.stale_files(on_host, settings(), old["files"])) == {
+    assert _service.plan(old, _service.stale_files(on_host, settings(), old["files"])) == {
         "write": [], "remove": [], "stop": [], "diff": []}
     # back to one server with GPUs 1 and 3: the instances stop, their files go
-    new = svc.render(settings(gpu_mode="subset", gpu_indices=[1, 3]), rocm)
-    changes = svc.plan(new, svc.stale_files(on_host, settings(), new["files"]))
+    new = _unit.render(settings(gpu_mode="subset", gpu_indices=[1, 3]), rocm)
+    changes = _service.plan(new, _service.stale_files(on_host, settings(), new["files"]))
     assert changes["stop"] == ["triton-server@1.service", "triton-server@3.service"]
     assert sorted(Path(p).name for p in changes["remove"]) == [
         "triton-server@.service", "triton-server@1.conf", "triton-server@1.env",
@@ -330,7 +328,7 @@ def test_journal_errors_give_tritons_load_error_not_start_up_noise():
     # tests/fixtures/journal/SOURCE.md: a start that failed on a wrong output name
     text = (Path(__file__).resolve().parents[4] / "fixtures" / "journal" /
             "wrong-output-name.txt").read_text()
-    errors = svc.journal_errors(text)
+    errors = _service.journal_errors(text)
     assert errors[0].endswith('"ERROR: Failed to create instance: ValueError: onnxruntime_cpu: '
                               "/models/resnet50/1/model.onnx: config declares output 'prob' "
                               "but the ONNX model has outputs ['resnetv24_dense0_fwd']")
@@ -347,122 +345,111 @@ def test_journal_errors_without_a_triton_error_keep_other_errors_but_not_noise()
     rest = "\n".join(line for line in text.splitlines()
                      if not re.search(r"failed to load|creating server|UNAVAILABLE: |^E\d{4} ",
                                       line))
-    errors = svc.journal_errors(rest)
+    errors = _service.journal_errors(rest)
     assert len(errors) == 1 and "Failed to initialize Python stub: ValueError" in errors[0]
 
 
-def test_wait_ready_helper_is_valid_python():
-    proc = subprocess.run(["python3", "-c", "import ast,sys; ast.parse(sys.stdin.read())"],
-                          input=svc.WAIT_READY_SCRIPT, text=True, capture_output=True,
-                          check=False)
-    assert proc.returncode == 0, proc.stderr
+@pytest.mark.parametrize(("bind", "url"), [
+    ("0.0.0.0", "http://127.0.0.1:8000"),
+    ("", "http://127.0.0.1:8000"),
+    # the IPv6 wildcard: [::] is not an address to connect to, its loopback is
+    ("::", "http://[::1]:8000"),
+    ("::1", "http://[::1]:8000"),
+    ("127.0.0.1", "http://127.0.0.1:8000"),
+    ("triton.example.com", "http://triton.example.com:8000"),
+    ("fd00::5", "http://[fd00::5]:8000"),
+    ("10.0.0.5", "http://10.0.0.5:8000"),
+])
+def test_the_url_a_host_reaches_its_own_server_on(bind, url):
+    assert _unit.local_url(bind, 8000) == url
 
 
-def test_the_preflight_filter_names_the_bad_index(tmp_path):
-    from ansible.errors import AnsibleFilterError
-
-    from ansible_collections.inferops.triton.plugins.filter.triton_service_instances import (
-        triton_service_instances,
-    )
-
+def test_each_instance_carries_the_url_its_unit_waits_on(tmp_path):
     rocm = host(tmp_path, "mi210-8gpu-xgmi")
-    servers = triton_service_instances({"gpu_mode": "per_gpu", "gpu_indices": [1, 3]}, rocm)
+    rendered = _unit.render(settings(gpu_mode="per_gpu", gpu_indices=[1, 3], bind_address="::"),
+                          rocm)
+    assert [s["url"] for s in rendered["instances"]] == ["http://[::1]:8000",
+                                                         "http://[::1]:8010"]
+    for server in rendered["instances"]:
+        conf = rendered["files"][f"/etc/inferops-triton/{server['unit'][:-8]}.conf"][0]
+        assert f"TRITON_URL={server['url']}\n" in conf
+    single = _unit.render(settings(bind_address="10.0.0.5"), rocm)
+    unit = single["files"]["/etc/systemd/system/triton-server.service"][0]
+    assert f"ExecStartPost={_unit.WAIT_READY} {single['instances'][0]['url']} $MAINPID" in unit
+    assert single["instances"][0]["url"] == "http://10.0.0.5:8000"
+
+
+def test_the_restricted_api_header_and_the_wait_helper_s_copy_of_it():
+    assert _unit.api_headers(["model-repository"], "Triton-Admin-Key", "k3y") == {
+        "Triton-Admin-Key": "k3y"}
+    assert _unit.api_headers([], "Triton-Admin-Key", "k3y") == {}
+    rendered = _unit.render(settings(gpu_mode="none", restricted_apis=["model-repository"],
+                                   restricted_value="k3y"), None)
+    conf = rendered["files"]["/etc/inferops-triton/triton-server.conf"][0]
+    assert "TRITON_WAIT_HEADER=Triton-Admin-Key: k3y\n" in conf
+
+
+def test_placement_names_the_bad_index(tmp_path):
+    # what the pre-flight (preflight/_rules_controller.py) asks before any host changes
+    rocm = host(tmp_path, "mi210-8gpu-xgmi")
+    servers = _placement.instances(settings(gpu_mode="per_gpu", gpu_indices=[1, 3]), rocm)
     assert [s["devices"] for s in servers] == [["/dev/kfd", "/dev/dri/renderD129"],
                                                ["/dev/kfd", "/dev/dri/renderD131"]]
-    with pytest.raises(AnsibleFilterError, match=r"triton_server_gpu_indices: \[8\]"):
-        triton_service_instances({"gpu_mode": "subset", "gpu_indices": [8]}, rocm)
+    with pytest.raises(_placement.ServiceError, match=r"triton_server_gpu_indices: \[8\]"):
+        _placement.instances(settings(gpu_mode="subset", gpu_indices=[8]), rocm)
     # the CPU flavour needs no GPU facts
-    assert triton_service_instances({"gpu_mode": "none"}, None)[0]["devices"] == []
+    assert _placement.instances(settings(gpu_mode="none"), None)[0]["devices"] == []
 
 
-class _Triton(http.server.BaseHTTPRequestHandler):
-    """Answers as a Triton server in one of three states (class attribute ``state``)."""
-
-    state = "ready"
-    # the index a server answers after the model "broken" failed to load
-    # (tests/fixtures/triton/index-broken.json, captured from the real server)
-    index = (Path(__file__).resolve().parents[4] / "fixtures" / "triton" /
-             "index-broken.json").read_bytes()
-
-    def _send(self, code, body=b""):
-        self.send_response(code)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):  # noqa: N802 (http.server's name)
-        if self.path == "/v2/health/ready":
-            self._send(200 if self.state == "ready" else 400)
-        else:
-            self._send(200 if self.path == "/v2/health/live" else 404)
-
-    def do_POST(self):  # noqa: N802
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self._send(200, self.index if self.state == "failed" else b"[]")
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture()
-def wait_ready(tmp_path):
-    script = tmp_path / "wait-ready"
-    script.write_text(svc.WAIT_READY_SCRIPT)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Triton)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-
-    def run(state, pid):
-        _Triton.state = state
-        return subprocess.run([sys.executable, str(script),
-                               f"http://127.0.0.1:{server.server_address[1]}", str(pid)],
-                              capture_output=True, text=True, timeout=20, check=False)
-    yield run
-    server.shutdown()
-
-
-def test_wait_ready_returns_once_the_server_is_ready(wait_ready):
-    assert wait_ready("ready", os.getpid()).returncode == 0
-
-
-def test_wait_ready_lets_a_server_with_a_failed_model_start_and_logs_why(wait_ready):
-    proc = wait_ready("failed", os.getpid())
-    assert proc.returncode == 0
-    assert "wait-ready: model broken is UNAVAILABLE:" in proc.stderr
-
-
-def test_wait_ready_fails_at_once_when_the_server_process_is_gone(wait_ready):
-    gone = subprocess.Popen(["true"])
-    gone.wait()  # reaped: its /proc entry is gone, as systemd's $MAINPID is once it exited
-    started = time.monotonic()
-    proc = wait_ready("starting", gone.pid)
-    assert proc.returncode == 1 and time.monotonic() - started < 10
-    assert "the server exited before it was ready" in proc.stderr
+# The role's variable for each option of triton_service it sets (triton_server_<option>, but
+# for these).
+ROLE_VARIABLE = {"name": "triton_server_service_name"}
 
 
 def test_the_service_defaults_agree_wherever_they_are_written():
-    # The service's defaults are written in the module's spec, the pre-flight filter's copy,
-    # the role's defaults and its argument spec; they must say the same (exit_on_error was
-    # true in all but AMD's guide, which runs --exit-on-error=false).
+    # The service's defaults are written in the module's argument spec, its documentation,
+    # the role's defaults and its argument spec; for every option they share they must say
+    # the same (exit_on_error was true in all but AMD's guide, which runs
+    # --exit-on-error=false). A role default that is a template (the image the triton_image
+    # role made, GPUs for GPU images) is derived, and its argument spec says so in words.
     import yaml
 
-    from ansible_collections.inferops.triton.plugins.filter.triton_service_instances import (
-        DEFAULTS,
-    )
     from ansible_collections.inferops.triton.plugins.modules import triton_service
 
-    spec = yaml.safe_load(triton_service.DOCUMENTATION)["options"]
+    documented = yaml.safe_load(triton_service.DOCUMENTATION)["options"]
     role = ROOT / "roles" / "triton_server"
     defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
     options = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())[
         "argument_specs"]["main"]["options"]
-    for key in ("exit_on_error", "strict_readiness", "log_verbose", "http_port",
-                "stop_timeout", "start_timeout"):
-        values = {spec[key].get("default"), DEFAULTS[key], defaults[f"triton_server_{key}"],
-                  options[f"triton_server_{key}"].get("default")}
-        assert len(values) == 1, (key, values)
-    assert DEFAULTS["exit_on_error"] is False
-    unit = svc.render_unit({**DEFAULTS, "image": "i"}, svc.instances(DEFAULTS, None)[0],
-                           False, False)
+    assert set(documented) == set(triton_service.SPEC)
+    shared = []
+    for option, spec in triton_service.SPEC.items():
+        assert documented[option].get("default") == spec.get("default"), option
+        variable = ROLE_VARIABLE.get(option, f"triton_server_{option}")
+        if variable not in defaults:
+            continue
+        assert variable in options, variable
+        role_default = defaults[variable]
+        if isinstance(role_default, str) and "{{" in role_default:
+            continue
+        shared.append(option)
+        # the role's empty restricted_value reaches the module as no value (omit)
+        module_default = "" if option == "restricted_value" else spec.get("default")
+        values = [module_default, role_default, options[variable].get("default")]
+        assert all(value == module_default and type(value) is type(module_default)
+                   for value in values), (option, values)
+    assert {"exit_on_error", "strict_readiness", "log_verbose", "http_port", "stop_timeout",
+            "start_timeout", "bind_address", "restricted_key"} <= set(shared)
+    # the role's own variables (ready_timeout, smoke, rollback, ...) too
+    for variable, role_default in defaults.items():
+        if not (isinstance(role_default, str) and "{{" in role_default):
+            spec_default = options[variable].get("default")
+            assert spec_default == role_default and type(spec_default) is type(role_default), (
+                variable, role_default, spec_default)
+    assert defaults["triton_server_exit_on_error"] is False
+    plain = {option: spec.get("default") for option, spec in triton_service.SPEC.items()}
+    unit = _unit.render_unit({**plain, "image": "i"}, _placement.instances(plain, None)[0], False,
+                           False)
     assert "--exit-on-error=false" in unit
 
 
@@ -472,9 +459,37 @@ def test_the_migraphx_environment_is_what_the_eps_read():
     fixture = ROOT / "tests" / "fixtures" / "upstream" / "onnxruntime_backend"
     in_tree = set((fixture / "ep_env_vars.rocm7.0_internal_testing.txt").read_text().split())
     later = {"ORT_MIGRAPHX_COMPILE_BATCHES"}  # the 2026 in-tree EPs (SOURCE.md)
-    assert set(svc.MIGRAPHX_ENV) <= in_tree | later
+    assert set(_unit.MIGRAPHX_ENV) <= in_tree | later
     assert "ORT_MIGRAPHX_CACHE_DIR" not in in_tree
     settings = {"migraphx_cache_dir": "/var/cache/x", "models": [
         {"name": "m", "config": {"max_batch_size": 4}}], "env": {}}
-    env = svc.container_env(settings, {"devices": ["/dev/kfd"], "env": {}})
-    assert set(env) == set(svc.MIGRAPHX_ENV)
+    env = _unit.container_env(settings, {"devices": ["/dev/kfd"], "env": {}})
+    assert set(env) == set(_unit.MIGRAPHX_ENV)
+
+
+def test_the_module_replaces_each_file_atomically_with_its_mode(tmp_path):
+    # through AnsibleModule.atomic_move, which would give the new file the mode of the one it
+    # replaces (or the umask's): the file's own mode wins, and no temporary file is left
+    from ansible.module_utils.basic import AnsibleModule
+    from ansible.module_utils.testing import patch_module_args
+
+    from ansible_collections.inferops.triton.plugins.modules import triton_service
+
+    with patch_module_args({"image": "i", "model_repository": str(tmp_path / "models"),
+                            "_ansible_tmpdir": str(tmp_path)}):
+        module = AnsibleModule(argument_spec=triton_service.SPEC, supports_check_mode=True)
+    env, unit = tmp_path / "conf" / "triton-server.env", tmp_path / "units" / "new.service"
+    env.parent.mkdir()
+    env.write_text("OLD=1\n")
+    env.chmod(0o644)
+    rendered = {"instances": [{"devices": []}],
+                "files": {str(env): ("NEW=1\n", "0600"), str(unit): ("[Unit]\n", "0644")}}
+    triton_service.TritonService(module).apply_files(
+        rendered, {"write": [str(env), str(unit)], "remove": []})
+    assert env.read_text() == "NEW=1\n" and unit.read_text() == "[Unit]\n"
+    assert stat_mode(env) == 0o600 and stat_mode(unit) == 0o644
+    assert not list(tmp_path.rglob("*.inferops-tmp*"))
+
+
+def stat_mode(path):
+    return path.stat().st_mode & 0o7777

@@ -1,0 +1,23 @@
+# Copyright (c) inferops.triton contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The triton_server role's filters over module_utils/server, each documented in the .yml
+of its own name beside this file: triton_api_headers and triton_journal_errors."""
+
+from __future__ import annotations
+
+from ansible_collections.inferops.triton.plugins.module_utils.server._service import journal_errors
+from ansible_collections.inferops.triton.plugins.module_utils.server._unit import api_headers
+
+
+def triton_api_headers(restricted_apis, key="Triton-Admin-Key", value=""):
+    return api_headers(list(restricted_apis or []), str(key), value)
+
+
+def triton_journal_errors(text, limit=8):
+    return journal_errors(str(text or ""), int(limit))
+
+
+class FilterModule:
+    def filters(self):
+        return {"triton_api_headers": triton_api_headers,
+                "triton_journal_errors": triton_journal_errors}
