@@ -4,7 +4,8 @@
 
 A run directory holds one directory per host, each with the ``summary.json`` the benchmark
 role wrote (the perf_analyzer numbers of every model x batch x load level, plus what was
-measured: image, ROCm, GPU, perf_analyzer version). This module turns a run into rows (one
+measured: image, ROCm, GPU, perf_analyzer version; built and checked in
+``_results_controller``). This module turns a run into rows (one
 per host x model x batch x load level), writes them as CSV and JSON, renders a Markdown
 report and a throughput / p99 latency plot, and compares a run with a baseline run.
 
@@ -22,7 +23,13 @@ import math
 import os
 from pathlib import Path
 
-LOAD_KEYS = ("concurrency", "request_rate")
+from ansible_collections.inferops.triton.plugins.module_utils.bench._results_controller import (
+    LOAD_KEYS,
+    BenchReportError,
+    check_host_summary,
+    load_key,
+)
+
 NUMBER_KEYS = (
     "throughput_infer_per_sec",
     "p50_latency_us",
@@ -44,38 +51,7 @@ _METRIC_LABELS = {"throughput_infer_per_sec": ("throughput", "infer/s", 1.0),
                   "p99_latency_us": ("p99 latency", "ms", 1000.0)}
 
 
-class BenchReportError(ValueError):
-    """A run, a baseline or an option that cannot be reported on; the text says which."""
-
-
 # --------------------------------------------------------------------------- loading
-
-def _load_key(entry: dict, where: str) -> str:
-    keys = [key for key in LOAD_KEYS if entry.get(key) is not None]
-    if len(keys) != 1:
-        raise BenchReportError(f"{where}: expected exactly one of concurrency or request_rate, "
-                               f"found {keys or 'neither'}")
-    return keys[0]
-
-
-def _check_summary(data, path: Path) -> None:
-    if not isinstance(data, dict):
-        raise BenchReportError(f"{path} holds JSON but not an object")
-    for field in ("results", "unstable"):
-        value = data.get(field, [])
-        if value is None:
-            continue
-        if not isinstance(value, list):
-            raise BenchReportError(f"{path}: {field!r} must be a list, got {type(value).__name__}")
-        for index, entry in enumerate(value):
-            where = f"{path}: {field}[{index}]"
-            if not isinstance(entry, dict):
-                raise BenchReportError(f"{where} is not an object")
-            for key in ("model", "batch_size"):
-                if entry.get(key) is None:
-                    raise BenchReportError(f"{where} has no {key!r}")
-            _load_key(entry, where)
-
 
 def load_run(run_dir, hosts=None) -> dict:
     """Every ``<host>/summary.json`` of a run directory (or only those of ``hosts``).
@@ -106,7 +82,7 @@ def load_run(run_dir, hosts=None) -> dict:
             raise BenchReportError(f"host {host}: cannot read {path}: {exc}") from exc
         except json.JSONDecodeError as exc:
             raise BenchReportError(f"host {host}: {path} is not valid JSON: {exc}") from exc
-        _check_summary(data, path)
+        check_host_summary(data, path)
         summaries[host] = data
     run_ids = {host: data.get("run_id") for host, data in summaries.items() if data.get("run_id")}
     if len(set(run_ids.values())) > 1:
@@ -148,11 +124,11 @@ def fleet_rows(run: dict) -> list[dict]:
     for host, summary in run["hosts"].items():
         unstable = set()
         for entry in summary.get("unstable") or []:
-            load = _load_key(entry, host)
+            load = load_key(entry, host)
             unstable.add((entry["model"], entry["batch_size"], load, entry[load]))
         host_rows = []
         for entry in summary.get("results") or []:
-            load = _load_key(entry, host)
+            load = load_key(entry, host)
             cell = (entry["model"], entry["batch_size"], load, entry[load])
             row = {"host": host, "model": entry["model"], "batch_size": entry["batch_size"],
                    "load": load, load: entry[load], "stable": cell not in unstable}
@@ -196,8 +172,14 @@ def write_summary_csv(rows: list[dict], path) -> None:
 
 
 def fleet_summary(run: dict, rows: list[dict], comparison: dict | None = None) -> dict:
-    """The fleet summary: run id, hosts with their metadata, start and end, the rows, and
-    the comparison (None when no baseline was given)."""
+    """The fleet's ``<run id>/summary.json`` (another shape than a host's, which
+    ``_results_controller.host_summary`` builds)::
+
+        {"run_id": str,
+         "hosts": {host: {"started", "ended", "measurement_seconds", "metadata"}},
+         "rows": [:func:`fleet_rows`],
+         "comparison": :func:`compare`'s result, or None when no baseline was given}
+    """
     hosts = {}
     for host, summary in run["hosts"].items():
         hosts[host] = {key: summary.get(key) for key in

@@ -3,9 +3,10 @@
 
 Each test lays out a run the way the benchmark role leaves it on the controller,
 ``<results>/<run id>/<host>/`` with the raw CSVs and a ``summary.json`` made from them by
-``_perf.summarize``. Where one side has to be slower, it is the other captured file (the
-batch-8 run is faster in infer/s and slower in p99 than the batch-1 run), or a captured
-value scaled in the test, said so where it is done.
+``_perf.summarize`` and ``_results_controller.host_summary``, as the role makes it. Where
+one side has to be slower, it is the other captured file (the batch-8 run is faster in
+infer/s and slower in p99 than the batch-1 run), or a captured value scaled in the test,
+said so where it is done.
 """
 
 import csv
@@ -20,6 +21,10 @@ from ansible_collections.inferops.triton.plugins.module_utils.bench._perf import
     parse_csv,
     summarize,
 )
+from ansible_collections.inferops.triton.plugins.module_utils.bench._results_controller import (
+    host_metadata,
+    host_summary,
+)
 
 FIXTURES = Path(__file__).resolve().parents[4] / "fixtures" / "perf_analyzer"
 B1 = "lab-grpc-concurrency-b1.csv"
@@ -32,33 +37,43 @@ def captured(name):
     return summarize(parse_csv((FIXTURES / name).read_text()))
 
 
-def metadata(host):
-    return {"server_image": "inferops/tritonserver:2.51.0-cpu",
-            "server_image_id": "sha256:" + "4f" * 32, "server_image_digest": None,
-            "rocm_version": None, "gpu_model": None, "gpu_count": 0,
-            "perf_analyzer_version": "2.60.0", "client_image": "inferops/perf-analyzer:2.60.0",
-            "client_host": host, "protocol": "grpc", "load_mode": "concurrency",
-            "model_config_sha256": {"resnet50": "150b9acd" + "0" * 56}}
-
-
 def write_host(run_dir, host, cells, run_id=None, unstable=(), scale=None):
-    """``cells``: {batch size: captured CSV name}. The CSV is copied beside the summary, as
-    the role fetches it. ``scale`` multiplies chosen numbers (synthetic changes only)."""
+    """``cells``: {batch size: captured CSV name}; ``unstable``: the cells' load levels that
+    did not stabilise, ``{model, batch_size, concurrency}``. The CSV is copied beside the
+    summary, as the role fetches it, and the summary built as the role builds it
+    (``host_summary``). ``scale`` multiplies chosen numbers (synthetic changes only)."""
     directory = run_dir / host
     directory.mkdir(parents=True)
-    results = []
+    measured = {}
     for batch, name in cells.items():
         shutil.copy(FIXTURES / name, directory / f"resnet50-b{batch}.csv")
-        for row in captured(name):
+        results = captured(name)
+        for row in results:
             for key, factor in (scale or {}).items():
                 row[key] = row[key] * factor
-            results.append({"model": "resnet50", "batch_size": batch, **row,
-                            "csv": f"resnet50-b{batch}.csv"})
-    summary = {"run_id": run_id or run_dir.name, "host": host,
-               "started": "2026-12-02T08:15:00Z", "ended": "2026-12-02T08:17:10Z",
-               "metadata": metadata(host), "results": results,
-               "unstable": [dict(u) for u in unstable], "measurement_seconds": 24.0}
-    (directory / "summary.json").write_text(json.dumps(summary, indent=2))
+        measured[("resnet50", batch)] = {
+            "cell": {"model": "resnet50", "batch_size": batch, "name": f"resnet50-b{batch}"},
+            "results": results, "unstable": [], "measured_seconds": 12.0,
+            "elapsed_seconds": 15.0}
+    load_mode = "request_rate" if any("request_rate" in row for cell in measured.values()
+                                      for row in cell["results"]) else "concurrency"
+    for entry in unstable:
+        model, batch = entry["model"], entry["batch_size"]
+        measured.setdefault((model, batch), {
+            "cell": {"model": model, "batch_size": batch, "name": f"{model}-b{batch}"},
+            "results": [], "unstable": []})["unstable"].append(entry[load_mode])
+    metadata = host_metadata(
+        server_ref="inferops/tritonserver:2.51.0-cpu",
+        server_image={"id": "sha256:" + "4f" * 32, "repo_digests": []},
+        perf_analyzer_version="2.60.0", model_config_sha256={"resnet50": "150b9acd" + "0" * 56},
+        client="slim", client_image="inferops/perf-analyzer:2.60.0", client_host=host,
+        protocol="grpc", load_mode=load_mode, load_range="1:2", input_data="zero",
+        measurement_interval_ms=4000)
+    summary = host_summary(list(measured.values()), run_id=run_id or run_dir.name, host=host,
+                           started="2026-12-02T08:15:00Z", ended="2026-12-02T08:17:10Z",
+                           metadata=metadata)
+    # as the role writes it (to_nice_json)
+    (directory / "summary.json").write_text(json.dumps(summary, indent=4, sort_keys=True) + "\n")
     return summary
 
 
