@@ -29,6 +29,7 @@ from ansible_collections.inferops.triton.plugins.module_utils.bench._results_con
     check_host_summary,
     load_key,
 )
+from ansible_collections.inferops.triton.plugins.module_utils.common._files import write_atomic
 
 NUMBER_KEYS = (
     "throughput_infer_per_sec",
@@ -45,6 +46,8 @@ NUMBER_KEYS = (
 CSV_COLUMNS = ("host", "model", "batch_size", "concurrency", "request_rate", "stable",
                *NUMBER_KEYS, "csv")
 OUTPUT_FILES = ("summary.csv", "summary.json", "report.md", "report.png")
+# The report's files are for people to read.
+REPORT_MODE = 0o644
 
 _LOAD_LABELS = {"concurrency": "concurrency", "request_rate": "request rate"}
 _METRIC_LABELS = {"throughput_infer_per_sec": ("throughput", "infer/s", 1.0),
@@ -149,10 +152,8 @@ def fleet_rows(run: dict) -> list[dict]:
 # --------------------------------------------------------------------------- writing
 
 def _write_text(path, text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.inferops-tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """A report file, replaced atomically, readable by everyone (0644)."""
+    write_atomic(str(path), text, mode=REPORT_MODE)
 
 
 def render_summary_csv(rows: list[dict]) -> str:
@@ -395,10 +396,9 @@ def plot_png(rows: list[dict], path, title: str | None = None) -> bool:
     axes.set_title(title or "throughput against p99 latency")
     axes.grid(True, alpha=0.3)
     figure.tight_layout()
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.inferops-tmp")
-    figure.savefig(tmp, format="png")
-    os.replace(tmp, path)
+    image = io.BytesIO()
+    figure.savefig(image, format="png")
+    write_atomic(str(path), image.getvalue(), mode=REPORT_MODE)
     return True
 
 

@@ -288,7 +288,7 @@ def test_png_is_drawn(fleet, tmp_path):
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 1000
-    assert not list(tmp_path.glob(".*inferops-tmp"))
+    assert not [p.name for p in tmp_path.iterdir() if "inferops-tmp" in p.name]
 
 
 def test_png_with_one_model_and_batch(tmp_path):
@@ -489,6 +489,18 @@ def test_make_report_writes_everything_and_reports_regressions(tmp_path):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["comparison"]["regressions"] == result["regressions"]
     assert summary["comparison"]["baseline_run_id"] == BASE
+
+
+def test_report_files_are_replaced_whole_and_readable_by_everyone(fleet):
+    """Each file is written beside its place and renamed over it (common._files.write_atomic),
+    mode 0644: the report is for people to read."""
+    (fleet / "report.md").write_text("an older report\n")
+    (fleet / "report.md").chmod(0o600)
+    result = br.make_report(fleet)
+    assert (fleet / "report.md").read_text() == result["report"]
+    for name in result["files"]:
+        assert Path(name).stat().st_mode & 0o777 == 0o644, name
+    assert not [p.name for p in fleet.iterdir() if "inferops-tmp" in p.name]
 
 
 def test_make_report_clean_comparison_says_none(tmp_path):
