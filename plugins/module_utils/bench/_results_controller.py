@@ -5,7 +5,7 @@
 The benchmark role writes one per measured host, ``<benchmark_results_dir>/<run id>/<host>/
 summary.json`` (:func:`host_summary`, through the ``inferops.triton.benchmark_host_summary``
 filter), beside the raw files it fetched; the fleet report reads it back
-(:func:`check_host_summary`, from ``_report_controller.load_run``). Its shape::
+(:func:`check_host_summary`, from ``_load_controller.load_run``). Its shape::
 
     {"run_id": str, "host": str,
      "started": "YYYY-MM-DDTHH:MM:SSZ", "ended": "YYYY-MM-DDTHH:MM:SSZ",   # the sweep, UTC
@@ -30,7 +30,7 @@ filter), beside the raw files it fetched; the fleet report reads it back
 
 One entry of ``results`` per load level perf_analyzer measured, one of ``unstable`` per
 level it could not stabilise. The fleet report's own ``<run id>/summary.json`` is another
-shape, built by ``_report_controller.fleet_summary``.
+shape, built by ``_render_controller.fleet_summary``.
 
 Standard library only, but it runs on the controller: the benchmark_host_summary filter and
 the benchmark_report module (delegated to localhost) import it.
