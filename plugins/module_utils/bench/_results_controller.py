@@ -38,7 +38,7 @@ the benchmark_report module (delegated to localhost) import it.
 
 from __future__ import annotations
 
-import time
+from ansible_collections.inferops.triton.plugins.module_utils.bench._perf_run import utc_text
 
 LOAD_KEYS = ("concurrency", "request_rate")
 # The keys of a host summary's metadata, in the order documented above.
@@ -46,16 +46,10 @@ METADATA_KEYS = ("server_image", "server_image_id", "server_image_digest", "rocm
                  "gpu_model", "gpu_count", "perf_analyzer_version", "client", "client_image",
                  "client_host", "protocol", "load_mode", "load_range", "input_data",
                  "stabilised_on", "measurement_interval_ms", "model_config_sha256")
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 class BenchReportError(ValueError):
     """A run, a baseline or an option that cannot be reported on; the text says which."""
-
-
-def utc_now() -> str:
-    """The current UTC time as the summaries write it (``started``, ``ended``)."""
-    return time.strftime(TIME_FORMAT, time.gmtime())
 
 
 # --------------------------------------------------------------------------- building
@@ -132,7 +126,7 @@ def host_summary(cells, *, run_id, host, started, ended=None, metadata: dict) ->
         "run_id": run_id,
         "host": host,
         "started": started,
-        "ended": ended or utc_now(),
+        "ended": ended or utc_text(),
         "metadata": metadata,
         "results": results,
         "unstable": unstable,
