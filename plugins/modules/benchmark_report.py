@@ -208,10 +208,14 @@ plot:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils.bench._report_controller import (
-    BenchReportError,
-    make_report,
+from ansible_collections.inferops.triton.plugins.module_utils.bench._render_controller import (
     regression_message,
+)
+from ansible_collections.inferops.triton.plugins.module_utils.bench._report_controller import (
+    make_report,
+)
+from ansible_collections.inferops.triton.plugins.module_utils.bench._results_controller import (
+    BenchReportError,
 )
 
 

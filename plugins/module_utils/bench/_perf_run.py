@@ -254,7 +254,9 @@ def missing_levels(params: dict, rows: list[dict]) -> list:
     return [lv for lv in levels if float(lv) not in seen]
 
 
-def _utc(ts: float) -> str:
+def utc_text(ts: float | None = None) -> str:
+    """A time (now by default) as the benchmark writes it: UTC, ``YYYY-MM-DDTHH:MM:SSZ`` (the
+    module's ``started`` and ``ended``, and a host summary's)."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
@@ -307,8 +309,8 @@ def run(params: dict) -> dict:
     # "exit_code", not "rc": Ansible fails any result whose rc is not 0, and a level that
     # did not stabilise makes perf_analyzer exit 2 after measuring the others.
     result = {"cmd": argv, "exit_code": proc.returncode, "stdout": proc.stdout,
-              "stderr": proc.stderr, "files": files, "name": name, "started": _utc(started),
-              "ended": _utc(ended), "elapsed_seconds": round(ended - started, 3),
+              "stderr": proc.stderr, "files": files, "name": name, "started": utc_text(started),
+              "ended": utc_text(ended), "elapsed_seconds": round(ended - started, 3),
               "load_mode": load_of(params)[0], "rows": [], "results": [], "profile": profile,
               "measured_seconds": profile.get("measured_seconds", 0.0)}
     if "csv" in files:

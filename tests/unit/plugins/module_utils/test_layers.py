@@ -116,3 +116,13 @@ def test_controller_files_are_used_on_the_controller():
     unused = [p.relative_to(ROOT).as_posix() for p in UTILS
               if is_controller(p) and not users.get(p)]
     assert not unused, f"controller files no plugin imports: {unused}"
+
+
+def test_docs_architecture_names_every_module_util():
+    """docs/architecture.md's list of the domains' files stays true."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    section = text[text.index("### Where the code lives"):text.index("## Images and provenance")]
+    section = " ".join(section.split())
+    missing = [p.relative_to(MODULE_UTILS).as_posix() for p in UTILS
+               if f"`{p.stem}`" not in section or f"`{p.parent.name}`" not in section]
+    assert not missing, f"docs/architecture.md does not list: {missing}"

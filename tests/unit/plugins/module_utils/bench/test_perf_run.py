@@ -17,6 +17,7 @@ from ansible_collections.inferops.triton.plugins.module_utils.bench._perf_run im
     parse_range,
     perf_args,
     run,
+    utc_text,
     validate,
     windows_from_passes,
 )
@@ -181,3 +182,10 @@ def test_a_run_without_a_csv_is_a_failure_not_an_unstable_level(
 def test_a_missing_executable_says_what_to_set(tmp_path):
     with pytest.raises(PerfRunError, match="set executable to perf_analyzer's path"):
         run(options(executable=str(tmp_path / "nope"), output_dir=str(tmp_path)))
+
+
+def test_utc_text():
+    """The one time format of the benchmark: the module's started and ended, a host summary's."""
+    assert utc_text(0) == "1970-01-01T00:00:00Z"
+    assert utc_text(1796199300.9) == "2026-12-02T08:15:00Z"
+    assert len(utc_text()) == len("2026-12-02T08:15:00Z") and utc_text().endswith("Z")
