@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """`make test`: every stage CI runs, in two phases of parallel tracks, timed.
 
 Each phase runs its tracks side by side, and a track runs its stages one after the other:

@@ -76,7 +76,7 @@ def fleet_summary(run: dict, rows: list[dict], comparison: dict | None = None) -
 def write_summary_json(run: dict, rows: list[dict], path, comparison: dict | None = None) -> None:
     """:func:`fleet_summary` as JSON (two-space indent, sorted keys)."""
     write_text(path, json.dumps(fleet_summary(run, rows, comparison), indent=2,
-                                 sort_keys=True) + "\n")
+                                sort_keys=True) + "\n")
 
 
 # --------------------------------------------------------------------------- report.md

@@ -114,12 +114,12 @@ def test_a_missing_model_config_is_null():
     """stat of a config.pbtxt that is not there has no checksum (the role's Jinja failed
     on it: map(attribute=..., default=none) is map without a default)."""
     configs = {"results": [{"item": "resnet50", "stat": {"exists": False}}]}
-    summary = FILTER(GPU_CELLS, **dict(GPU_HOST, configs=configs))
+    summary = FILTER(GPU_CELLS, **{**GPU_HOST, "configs": configs})
     assert summary["metadata"]["model_config_sha256"] == {"resnet50": None}
 
 
 def test_ended_defaults_to_now():
-    summary = FILTER([], **dict(GPU_HOST, ended=None))
+    summary = FILTER([], **{**GPU_HOST, "ended": None})
     assert summary["ended"] >= GPU_HOST["started"]
     assert len(summary["ended"]) == len("2026-12-02T08:17:10Z")
 

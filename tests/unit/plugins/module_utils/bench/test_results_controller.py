@@ -53,7 +53,7 @@ def test_metadata_of_a_gpu_host():
 
 
 def test_metadata_of_a_cpu_host_with_nothing_known():
-    meta = rc.host_metadata(**dict(SETTINGS, client="binary"))
+    meta = rc.host_metadata(**{**SETTINGS, "client": "binary"})
     assert meta == dict(
         SETTINGS, client="binary", client_image=None, server_image=None,
         server_image_id=None, server_image_digest=None, rocm_version=None, gpu_model=None,
@@ -95,7 +95,7 @@ def test_host_summary_from_captured_cells():
 
 
 def test_host_summary_unstable_levels_take_the_load_key():
-    meta = rc.host_metadata(**dict(SETTINGS, load_mode="request_rate", load_range="10:20:10"))
+    meta = rc.host_metadata(**{**SETTINGS, "load_mode": "request_rate", "load_range": "10:20:10"})
     summary = rc.host_summary([cell("m", 4, [], unstable=[10.0, 20.0])], run_id="r", host="h",
                               started="s", ended="e", metadata=meta)
     assert summary["unstable"] == [{"model": "m", "batch_size": 4, "request_rate": 10.0},

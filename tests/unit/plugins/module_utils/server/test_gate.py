@@ -12,7 +12,6 @@ from triton_captures import (
     OK,
     ROOT,
     Replay,
-    replay_fixture,  # noqa: F401 (the replay fixture)
 )
 
 
@@ -65,7 +64,7 @@ def test_an_unchanged_server_is_gated_without_the_zero_inference(replay):
     for changed, unchanged in ((True, False), (False, True)):
         Replay.seen.clear()
         entry = _gate.gate(_gate.gate_settings(dict(params, gate_smoke_unchanged=unchanged),
-                                           changed), instance)
+                                               changed), instance)
         assert entry["smoke"]["resnet50"]["ok"] is True
         assert inferences() == ["/v2/models/resnet50/infer"]
         assert inferences("/config") == ["/v2/models/resnet50/config"]

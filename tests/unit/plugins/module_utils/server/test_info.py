@@ -24,7 +24,6 @@ from triton_captures import (
     Replay,
     _json,
     _restricted_transport,
-    replay_fixture,  # noqa: F401 (the replay fixture)
 )
 
 from ansible_collections.inferops.triton.plugins.module_utils.server._client import (

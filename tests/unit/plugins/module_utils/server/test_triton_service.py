@@ -226,7 +226,7 @@ def test_compile_batches_follow_the_models(models, batches):
 def test_user_env_wins_over_derived_migraphx_variables(tmp_path):
     rocm = host(tmp_path, "mi210-8gpu-xgmi")
     rendered = _unit.render(settings(env={"ORT_MIGRAPHX_COMPILE_BATCHES": "1,32",
-                                        "MIGRAPHX_LOG": "1"}), rocm)
+                                          "MIGRAPHX_LOG": "1"}), rocm)
     env = env_of(rendered, "triton-server")
     assert env["ORT_MIGRAPHX_COMPILE_BATCHES"] == "1,32" and env["MIGRAPHX_LOG"] == "1"
 
@@ -248,7 +248,7 @@ def test_restricted_apis_keep_the_key_out_of_the_unit(tmp_path):
 
 def test_optional_security_relaxations_only_when_asked(tmp_path):
     rendered = _unit.render(settings(gpu_mode="none", seccomp_unconfined=True, sys_ptrace=True,
-                                   ipc_host=True), None)
+                                     ipc_host=True), None)
     args = exec_start(rendered["files"]["/etc/systemd/system/triton-server.service"][0])
     assert options(args, "--security-opt") == ["seccomp=unconfined"]
     assert options(args, "--cap-add") == ["SYS_PTRACE"]
@@ -266,7 +266,7 @@ def test_restart_backoff_where_systemd_has_it(version, backoff):
 
 def test_unit_runs_in_the_foreground_and_waits_for_readiness():
     unit = _unit.render(settings(gpu_mode="none", model_control_mode="explicit",
-                               log_verbose=1), None)["files"][
+                                 log_verbose=1), None)["files"][
         "/etc/systemd/system/triton-server.service"][0]
     assert "After=docker.service network-online.target" in unit
     assert "Requires=docker.service" in unit
@@ -367,7 +367,7 @@ def test_the_url_a_host_reaches_its_own_server_on(bind, url):
 def test_each_instance_carries_the_url_its_unit_waits_on(tmp_path):
     rocm = host(tmp_path, "mi210-8gpu-xgmi")
     rendered = _unit.render(settings(gpu_mode="per_gpu", gpu_indices=[1, 3], bind_address="::"),
-                          rocm)
+                            rocm)
     assert [s["url"] for s in rendered["instances"]] == ["http://[::1]:8000",
                                                          "http://[::1]:8010"]
     for server in rendered["instances"]:
@@ -384,7 +384,7 @@ def test_the_restricted_api_header_and_the_wait_helper_s_copy_of_it():
         "Triton-Admin-Key": "k3y"}
     assert _unit.api_headers([], "Triton-Admin-Key", "k3y") == {}
     rendered = _unit.render(settings(gpu_mode="none", restricted_apis=["model-repository"],
-                                   restricted_value="k3y"), None)
+                                     restricted_value="k3y"), None)
     conf = rendered["files"]["/etc/inferops-triton/triton-server.conf"][0]
     assert "TRITON_WAIT_HEADER=Triton-Admin-Key: k3y\n" in conf
 
@@ -449,7 +449,7 @@ def test_the_service_defaults_agree_wherever_they_are_written():
     assert defaults["triton_server_exit_on_error"] is False
     plain = {option: spec.get("default") for option, spec in triton_service.SPEC.items()}
     unit = _unit.render_unit({**plain, "image": "i"}, _placement.instances(plain, None)[0], False,
-                           False)
+                             False)
     assert "--exit-on-error=false" in unit
 
 

@@ -1,6 +1,6 @@
 """What the server tests share: the captures of a real Triton server (tests/fixtures/triton,
 SOURCE.md says how each file was captured), the numbers in them, and a local HTTP server that
-replays them (the ``replay`` fixture: a test module imports ``replay_fixture`` to use it).
+replays them (the ``replay`` fixture, in conftest.py).
 
 The numbers are the ones in the captures: tritonserver 2.51.0 (nvidia-pytriton 0.7.0, the
 CPU flavour) serving resnet50 on the onnxruntime_cpu backend, and a second server with a
@@ -10,10 +10,7 @@ model ("broken") whose config names an output its ONNX file lacks.
 import http.server
 import json
 import sys
-import threading
 from pathlib import Path
-
-import pytest
 
 from ansible_collections.inferops.triton.plugins.module_utils.server._client import (
     Response,
@@ -156,18 +153,3 @@ def _restricted_transport():
         return answers.get((method, path, keyed)) or answers[(method, path, True)]
 
     return transport
-
-
-@pytest.fixture(params=["main", "broken"], name="replay")
-def replay_fixture(request):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Replay)
-    port = server.server_address[1]
-    Replay.routes = _routes(request.param)
-    Replay.seen = []
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    yield request.param, f"http://127.0.0.1:{port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
