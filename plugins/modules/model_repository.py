@@ -147,10 +147,9 @@ from ansible_collections.inferops.triton.plugins.module_utils.models._repository
     apply,
     desired,
     diff,
-    digest_from_sums,
     is_empty,
-    parse_checksum,
     plan,
+    read_checksum_urls,
 )
 
 DEFAULT_DIGEST_CACHE = "/var/lib/inferops-triton/cache/model-sha256.json"
@@ -190,10 +189,7 @@ def main():
         module.fail_json(msg=f"no such user or group on {params['path']}'s host: {exc}")
     try:
         models = desired(params["models"], params["sources"])
-        for version in (v for m in models for v in m["versions"] if not v["sha256"]):
-            _kind, url = parse_checksum(version["checksum"])
-            with fetch(url) as response:
-                version["sha256"] = digest_from_sums(response.read().decode(), version["url"])
+        read_checksum_urls(models, fetch)
         cache = DigestCache(params["digest_cache"] or None)
         result = plan(params["path"], models, params["prune"], digest=cache.sha256)
         changed = not is_empty(result)

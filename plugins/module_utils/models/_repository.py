@@ -214,6 +214,16 @@ def digest_from_sums(text: str, url: str) -> str:
     raise RepositoryError(f"the checksum file lists no sha256 for {name!r}")
 
 
+def read_checksum_urls(models: list[dict], fetch) -> None:
+    """Give each version of ``desired``'s ``models`` that has no sha256 yet (a node downloads
+    it and its checksum is ``sha256:<url>``) the digest that sha256sum file lists for it;
+    ``fetch(url)`` returns a binary stream."""
+    for version in (v for m in models for v in m["versions"] if not v["sha256"]):
+        _kind, url = parse_checksum(version["checksum"])
+        with fetch(url) as response:
+            version["sha256"] = digest_from_sums(response.read().decode(), version["url"])
+
+
 def _is_version(entry: str) -> bool:
     return entry.isdigit() and not entry.startswith("0")
 

@@ -24,6 +24,7 @@ from ansible_collections.inferops.triton.plugins.module_utils.models._repository
     is_empty,
     parse_checksum,
     plan,
+    read_checksum_urls,
 )
 from ansible_collections.inferops.triton.plugins.module_utils.models._sources_controller import (
     cache_path,
@@ -153,6 +154,27 @@ def test_checksums_in_both_forms():
     for bad in ("md5:" + SHA_A, "sha256:", "sha256:abc"):
         with pytest.raises(RepositoryError):
             parse_checksum(bad)
+
+
+def test_a_checksum_url_is_read_for_the_versions_that_lack_a_sha256(tmp_path):
+    # the listing the real sha256sum (coreutils) prints, as a mirror publishes it
+    (tmp_path / "resnet50.onnx").write_bytes(ONNX_A)
+    listing = subprocess.run(["sha256sum", "resnet50.onnx"], cwd=tmp_path,
+                             capture_output=True, text=True, check=True).stdout.encode()
+    fetched = []
+
+    def fetch(url):
+        fetched.append(url)
+        return io.BytesIO(listing)
+
+    known = {"version": 1, "sha256": SHA_B, "url": "http://h/other.onnx",
+             "checksum": "sha256:" + SHA_B}
+    read = {"version": 2, "sha256": None, "url": "http://h/models/resnet50.onnx",
+            "checksum": "sha256:http://h/models/resnet50.onnx.sha256"}
+    models = [{"name": "m", "config": CONFIG, "versions": [known, read]}]
+    read_checksum_urls(models, fetch)
+    assert fetched == ["http://h/models/resnet50.onnx.sha256"]
+    assert [v["sha256"] for v in models[0]["versions"]] == [SHA_B, SHA_A]
 
 
 def test_digest_from_real_sha256sum_output(tmp_path):
