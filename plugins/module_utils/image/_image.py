@@ -21,6 +21,11 @@ import shutil
 import tarfile
 import tempfile
 
+from ansible_collections.inferops.triton.plugins.module_utils.common._files import (
+    sha256_file,
+    write_json,
+)
+
 PROVENANCE_LABEL = "org.inferops.triton.provenance"
 LOG_TAIL_LINES = 40
 
@@ -310,11 +315,11 @@ def ensure_pushed(run, name: str, push_ref: str, check_mode: bool, force: bool =
 
 
 def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """``sha256_file`` of a file that must be there: FileNotFoundError when it is not."""
+    digest = sha256_file(path)
+    if digest is None:
+        raise FileNotFoundError(path)
+    return digest
 
 
 def ensure_saved(run, name: str, archive: str, check_mode: bool, force: bool = False) -> dict:
@@ -362,8 +367,7 @@ def ensure_saved(run, name: str, archive: str, check_mode: bool, force: bool = F
                 os.unlink(path)
     meta = {"image_id": image["Id"], "name": name, "sha256": digest,
             "size": os.path.getsize(archive)}
-    with open(meta_path, "w", encoding="utf-8") as handle:
-        json.dump(meta, handle, sort_keys=True)
+    write_json(meta_path, meta, mode=0o644)
     result.update(sha256=digest, size=meta["size"])
     return result
 

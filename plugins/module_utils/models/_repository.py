@@ -21,9 +21,15 @@ import re
 import shutil
 import tempfile
 
+from ansible_collections.inferops.triton.plugins.module_utils.common._files import (
+    CHUNK,
+    read_text,
+    sha256_file,
+    write_json,
+)
+
 CONFIG = "config.pbtxt"
 MODEL_FILE = "model.onnx"
-_CHUNK = 1 << 20
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -107,17 +113,6 @@ def _outside(base: str, path: str, what: str) -> str | None:
             f"{os.path.realpath(base)} (a symlink?); nothing was changed")
 
 
-def sha256_file(path: str) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(_CHUNK), b""):
-                digest.update(chunk)
-    except FileNotFoundError:
-        return None
-    return digest.hexdigest()
-
-
 class DigestCache:
     """The sha256s of model files already read, so that a converged host does not read
     gigabytes on every run. An entry is trusted only while the file's device, inode, size,
@@ -129,11 +124,10 @@ class DigestCache:
         self.path, self.entries, self.dirty = path, {}, False
         if path:
             try:
-                with open(path, encoding="utf-8") as handle:
-                    loaded = json.load(handle)
-                self.entries = loaded if isinstance(loaded, dict) else {}
+                loaded = json.loads(read_text(path) or "{}")
             except (OSError, ValueError):
-                self.entries = {}
+                loaded = {}
+            self.entries = loaded if isinstance(loaded, dict) else {}
 
     @staticmethod
     def _stat(path: str) -> list | None:
@@ -167,24 +161,6 @@ class DigestCache:
         write_json(self.path, {path: entry for path, entry in self.entries.items()
                                if os.path.exists(path)})
         self.dirty = False
-
-
-def write_json(path: str, data) -> None:
-    """``data`` as JSON at ``path`` (0600, its directory made), replaced atomically."""
-    os.makedirs(os.path.dirname(path) or ".", mode=0o755, exist_ok=True)
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
-              encoding="utf-8") as handle:
-        json.dump(data, handle, sort_keys=True)
-    os.replace(tmp, path)
-
-
-def _read_text(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
 
 
 def parse_checksum(checksum: str) -> tuple[str, str]:
@@ -240,7 +216,7 @@ def plan(root: str, models: list[dict], prune: bool = False, digest=sha256_file)
     wanted = {model["name"]: model for model in models}
     for name, model in wanted.items():
         model_dir = os.path.join(root, name)
-        before = _read_text(os.path.join(model_dir, CONFIG))
+        before = read_text(os.path.join(model_dir, CONFIG))
         if before != model["config"]:
             configs.append({"name": name, "before": before, "after": model["config"]})
             changed.add(name)
@@ -431,7 +407,7 @@ class _Placer:
 def _copy_hashing(source) -> callable:
     def fill(handle):
         digest = hashlib.sha256()
-        for chunk in iter(lambda: source.read(_CHUNK), b""):
+        for chunk in iter(lambda: source.read(CHUNK), b""):
             digest.update(chunk)
             handle.write(chunk)
         return digest.hexdigest()

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import os
 
+from ansible_collections.inferops.triton.plugins.module_utils.common._files import sha256_file
 from ansible_collections.inferops.triton.plugins.module_utils.models._repository import (
     RepositoryError,
     parse_checksum,
-    sha256_file,
     source_key,
 )
 
