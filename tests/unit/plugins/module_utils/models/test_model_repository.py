@@ -3,7 +3,6 @@ controller's resolution of each version's source."""
 
 import hashlib
 import io
-import json
 import os
 import subprocess
 
@@ -482,19 +481,3 @@ def test_placed_files_are_recorded_with_the_digest_they_were_checked_against(tmp
     cache.record(path, SHA_A)
     assert cache.entries[path]["sha256"] == SHA_A
     assert cache.sha256(path) == SHA_A
-
-
-def test_the_sources_filter_keeps_controller_digests_while_the_file_is_unchanged(tmp_path):
-    from ansible_collections.inferops.triton.plugins.filter.model_sources import model_sources
-
-    cache = tmp_path / "cache"
-    local = tmp_path / "local.onnx"
-    local.write_bytes(ONNX_B)
-    versions = [{"version": 1, "path": str(local)}]
-    assert model_sources(versions, str(cache))[str(local)]["sha256"] == SHA_B
-    kept = json.loads((cache / "sha256.json").read_text())
-    assert kept[str(local)]["sha256"] == SHA_B
-    # rewriting the file changes its ctime (and size): it is read again
-    local.write_bytes(ONNX_A)
-    assert model_sources(versions, str(cache))[str(local)]["sha256"] == SHA_A
-    assert json.loads((cache / "sha256.json").read_text())[str(local)]["sha256"] == SHA_A
