@@ -91,6 +91,28 @@ def model_name_error(name) -> str | None:
     return f"name {shown} is not a model directory name: {reason}; {MODEL_NAME_RULE}"
 
 
+def model_names(models) -> list[str]:
+    """The names of ``models`` (``triton_models`` entries, or anything with a ``name`` each), in
+    their order: the models a server serves and a benchmark sweeps. Every name is checked by
+    ``check_model_name``; all bad ones are refused at once."""
+    if models is None:
+        return []
+    if not isinstance(models, (list, tuple)):
+        raise RepositoryError(f"models must be a list of entries with a name, got "
+                              f"{type(models).__name__}")
+    names, errors = [], []
+    for index, model in enumerate(models):
+        name = model.get("name") if isinstance(model, dict) else None
+        problem = model_name_error(name)
+        if problem is None:
+            names.append(name)
+        else:
+            errors.append(f"{_label(index, name)}: {problem}")
+    if errors:
+        raise RepositoryError("; ".join(errors))
+    return names
+
+
 def _label(index: int, name) -> str:
     """``models[0] ('../x')``: where a bad name is, quoted so that a newline in it shows."""
     return f"models[{index}] ({str.__repr__(name) if isinstance(name, str) else repr(name)})"

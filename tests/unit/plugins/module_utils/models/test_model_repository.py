@@ -21,6 +21,7 @@ from ansible_collections.inferops.triton.plugins.module_utils.models._repository
     diff,
     digest_from_sums,
     is_empty,
+    model_names,
     parse_checksum,
     plan,
     read_checksum_urls,
@@ -285,6 +286,18 @@ def test_the_name_rule_refuses_what_is_not_one_directory_name(name, why):
 @pytest.mark.parametrize("name", GOOD_NAMES)
 def test_the_name_rule_accepts_directory_names(name):
     assert check_model_name(name) is None
+
+
+def test_model_names_are_the_entries_names_each_checked_by_the_name_rule():
+    assert model_names([{"name": name, "versions": []} for name in GOOD_NAMES]) == GOOD_NAMES
+    assert model_names(({"name": "m"},)) == ["m"] and model_names(None) == []
+    bad = [{"name": name} for name, _why in BAD_NAMES]
+    with pytest.raises(RepositoryError) as err:
+        model_names([{"name": "m"}, *bad])
+    assert str(err.value).split("; use letters")[0] == \
+        f"models[1] ({BAD_NAMES[0][0]!r}): name {BAD_NAMES[0][0]!r} is not a model directory " \
+        f"name: {BAD_NAMES[0][1]}"
+    assert str(err.value).count(MODEL_NAME_RULE) == len(BAD_NAMES)
 
 
 def everything(path):
