@@ -24,6 +24,19 @@ def cache_path(cache: str, url: str) -> str:
     return os.path.join(cache, hashlib.sha256(url.encode()).hexdigest() + ".onnx")
 
 
+def downloads(versions: list[dict], cache: str) -> list[dict]:
+    """What the controller downloads (``download: controller``): ``{url, checksum, dest}``
+    once per distinct url, in the order first given, ``dest`` its ``cache_path``."""
+    out, seen = [], set()
+    for version in versions:
+        url = version.get("url")
+        if url and url not in seen:
+            seen.add(url)
+            out.append({"url": url, "checksum": version.get("checksum"),
+                        "dest": cache_path(cache, url)})
+    return out
+
+
 def resolve_sources(versions: list[dict], cache: str, download: str = "controller",
                     digest=sha256_file) -> dict:
     """Every distinct version source -> ``{src, sha256, url, checksum}``.
