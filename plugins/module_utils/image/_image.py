@@ -202,6 +202,21 @@ def summary(image: dict | None) -> dict | None:
             "created": image.get("Created")}
 
 
+def all_hold(results: list, ref: str, provenance: str | None) -> bool:
+    """Whether every ``image_info`` result (one a host) holds ``ref`` labelled with
+    ``provenance``: what lets a converged fleet skip building, pushing and copying. A result
+    without ``images`` (a host that did not read them) does not hold it; nor does any host
+    when there is no ``provenance`` to compare with."""
+    if not provenance:
+        return False
+    for result in results:
+        image = ((result or {}).get("images") or {}).get(ref) if isinstance(result, dict) \
+            else None
+        if not image or (image.get("labels") or {}).get(PROVENANCE_LABEL) != provenance:
+            return False
+    return True
+
+
 def split_ref(ref: str) -> tuple[str, str, str]:
     """``[registry/]path[:tag][@digest]`` -> (registry, repository, tag-or-digest). The
     registry is the first component when it has a dot or a port or is ``localhost``
