@@ -256,3 +256,18 @@ def parse_deb822(text):
     if current:
         stanzas.append(current)
     return stanzas
+
+
+# `apt-cache policy <package>`: a package a source offers has a "Candidate: <version>" line; a
+# name apt knows but no source offers says "Candidate: (none)", and one it does not know
+# prints nothing (tests/fixtures/apt/SOURCE.md).
+_CANDIDATE = re.compile(r"Candidate: (?!\(none\))")
+
+
+def without_candidate(results):
+    """The items of an ``apt-cache policy <item>`` loop's results that apt cannot install:
+    their output names no candidate version. Results without ``stdout`` (skipped) are left
+    out."""
+    return [result.get("item") for result in results or []
+            if isinstance(result, dict) and "stdout" in result
+            and not _CANDIDATE.search(str(result["stdout"]))]
