@@ -210,8 +210,8 @@ def all_hold(results: list, ref: str, provenance: str | None) -> bool:
     if not provenance:
         return False
     for result in results:
-        image = ((result or {}).get("images") or {}).get(ref) if isinstance(result, dict) \
-            else None
+        images = result.get("images") if isinstance(result, dict) else None
+        image = (images or {}).get(ref)
         if not image or (image.get("labels") or {}).get(PROVENANCE_LABEL) != provenance:
             return False
     return True
