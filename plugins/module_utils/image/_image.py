@@ -234,6 +234,11 @@ def split_ref(ref: str) -> tuple[str, str, str]:
     return registry, name, (f"@{digest}" if digest else tag or "latest")
 
 
+def ref_tag(ref: str) -> str:
+    """The tag ``ref`` names, ``latest`` when it names none (a digest is not a tag)."""
+    return split_ref(ref.partition("@")[0])[2]
+
+
 def repo_digest(image: dict | None, ref: str) -> str | None:
     """The ``repository@sha256:...`` the host's image has for the repository of ``ref``."""
     if not image:
