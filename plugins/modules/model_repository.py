@@ -118,6 +118,16 @@ files:
   returned: always
   sample: [{name: resnet50, version: 1, sha256: "9f86d0...", key: "https://m.example/r.onnx",
             staged: true}]
+stage:
+  description: The copies to make before the files can be placed - each file in RV(files)
+    that the controller provides, once per sha256, from C(src) (its controller file, from
+    O(sources)) to C(dest) (in O(staging)); empty without O(staging).
+  type: list
+  elements: dict
+  returned: always
+  sample: [{key: "https://m.example/r.onnx", sha256: "9f86d0...",
+            src: "/home/me/.cache/inferops.triton/models/5e3b...onnx",
+            dest: "/var/lib/inferops-triton/staging/9f86d0..."}]
 configs:
   description: Models whose C(config.pbtxt) was written (or would be).
   type: list
@@ -150,6 +160,7 @@ from ansible_collections.inferops.triton.plugins.module_utils.models._repository
     is_empty,
     plan,
     read_checksum_urls,
+    to_stage,
 )
 
 DEFAULT_DIGEST_CACHE = "/var/lib/inferops-triton/cache/model-sha256.json"
@@ -210,7 +221,8 @@ def main():
               "removed_models": result["removed_models"], "unmanaged": result["unmanaged"],
               "configs": [item["name"] for item in result["configs"]],
               "files": [{k: item[k] for k in ("name", "version", "sha256", "key", "staged")}
-                        for item in result["files"]]}
+                        for item in result["files"]],
+              "stage": to_stage(result["files"], params["sources"], params["staging"])}
     if shown is not None:
         output["diff"] = shown
     module.exit_json(**output)

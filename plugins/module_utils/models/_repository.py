@@ -305,6 +305,27 @@ def check_models(root: str, models: list[dict]) -> None:
         raise RepositoryError("; ".join(errors))
 
 
+def staged_path(staging: str, sha256: str) -> str:
+    """Where a file the controller provides waits on the host before it is placed."""
+    return os.path.join(staging, sha256)
+
+
+def to_stage(files: list[dict], sources: dict, staging: str | None) -> list[dict]:
+    """The copies the role makes before ``apply``: each of ``plan``'s ``files`` that the
+    controller provides (``staged``), once per sha256, ``{key, sha256, src, dest}`` from its
+    source's controller file to ``staged_path``, where ``apply`` reads it."""
+    if not staging:
+        return []
+    out, seen = [], set()
+    for item in files:
+        if item.get("staged") and item["sha256"] not in seen:
+            seen.add(item["sha256"])
+            out.append({"key": item["key"], "sha256": item["sha256"],
+                        "src": (sources.get(item["key"]) or {}).get("src"),
+                        "dest": staged_path(staging, item["sha256"])})
+    return out
+
+
 def _check_apply(root: str, models: list[dict], result: dict, staging: str | None) -> None:
     """``apply``'s own check, before its first write, of every path it would write, read
     from staging or remove: a result not made by ``plan``, or a symlink put in since, changes
@@ -318,8 +339,8 @@ def _check_apply(root: str, models: list[dict], result: dict, staging: str | Non
         if not _is_sha256(sha256):
             problem = problem or (f"version {item['version']}: sha256 {sha256!r} is not 64 "
                                   "lowercase hex digits")
-        elif staging and os.path.lexists(os.path.join(staging, sha256)):
-            problem = problem or _outside(staging, os.path.join(staging, sha256),
+        elif staging and os.path.lexists(staged_path(staging, sha256)):
+            problem = problem or _outside(staging, staged_path(staging, sha256),
                                           "the staging directory")
         errors.append(problem and f"model {name!r}: {problem}")
     for item in result["configs"]:
@@ -450,7 +471,7 @@ def apply(root: str, models: list[dict], result: dict, staging: str | None = Non
             placer.directory(os.path.join(root, name))
         for item in result["files"]:
             path = os.path.join(root, item["name"], str(item["version"]), MODEL_FILE)
-            staged = os.path.join(staging, item["sha256"]) if staging else None
+            staged = staged_path(staging, item["sha256"]) if staging else None
             if staged and os.path.exists(staged):
                 with open(staged, "rb") as source:
                     placer.stage(path, _copy_hashing(source), item["sha256"])

@@ -25,6 +25,7 @@ from ansible_collections.inferops.triton.plugins.module_utils.models._repository
     parse_checksum,
     plan,
     read_checksum_urls,
+    to_stage,
 )
 from ansible_collections.inferops.triton.plugins.module_utils.models._sources_controller import (
     cache_path,
@@ -230,6 +231,37 @@ def test_desired_joins_rendered_configs_with_their_sources():
          "checksum": "sha256:" + SHA_A, "staged": True}]}]
     with pytest.raises(RepositoryError, match="no source 'u'"):
         desired(rendered, {})
+
+
+def test_the_files_the_controller_provides_are_staged_once_each_where_apply_reads_them(
+        tmp_path):
+    root = str(tmp_path / "models")
+    sources = {"https://x/a": {"src": "/c/a.onnx"}, "https://x/b": {"src": None},
+               "/srv/m.onnx": {"src": "/srv/m.onnx"}}
+    provided = desired([
+        {"name": "m", "pbtxt": CONFIG, "versions": [
+            {"version": 1, "url": "https://x/a"}, {"version": 2, "url": "https://x/b"},
+            {"version": 3, "path": "/srv/m.onnx"}]},
+        {"name": "n", "pbtxt": CONFIG, "versions": [{"version": 1, "url": "https://x/a"}]}],
+        {"https://x/a": dict(sources["https://x/a"], sha256=SHA_A),
+         "https://x/b": dict(sources["https://x/b"], sha256=SHA_B, url="https://x/b"),
+         "/srv/m.onnx": dict(sources["/srv/m.onnx"], sha256=SHA_B)})
+    result = plan(root, provided)
+    staging = str(tmp_path / "staging")
+    stage = to_stage(result["files"], sources, staging)
+    # one copy per file (m/1 and n/1 are one file); the node downloads https://x/b itself
+    assert stage == [
+        {"key": "https://x/a", "sha256": SHA_A, "src": "/c/a.onnx",
+         "dest": os.path.join(staging, SHA_A)},
+        {"key": "/srv/m.onnx", "sha256": SHA_B, "src": "/srv/m.onnx",
+         "dest": os.path.join(staging, SHA_B)}]
+    assert to_stage(result["files"], sources, None) == []
+    # the copies made where it says, apply places every version of both models from them
+    os.makedirs(staging)
+    for item, data in zip(stage, (ONNX_A, ONNX_B)):
+        open(item["dest"], "wb").write(data)
+    apply(root, provided, result, staging, fetch=lambda url: io.BytesIO(ONNX_B))
+    assert is_empty(plan(root, provided))
 
 
 def test_one_bad_file_leaves_no_file_config_or_directory_behind(tmp_path):
