@@ -35,6 +35,18 @@ def test_the_sources_are_the_ones_the_role_wrote_on_the_lab_s_nodes(node, distri
     assert len(in_release) == 3 and in_release <= listing
 
 
+@pytest.mark.parametrize("distribution, version, kernel, packages", [
+    ("Ubuntu", "24.04", "6.8.0-44-generic",
+     ["linux-headers-6.8.0-44-generic", "linux-modules-extra-6.8.0-44-generic"]),
+    ("Debian", "12.15", "6.1.0-44-amd64", ["linux-headers-6.1.0-44-amd64"]),
+])
+def test_the_running_kernel_s_packages_as_amd_s_prerequisites_name_them(distribution, version,
+                                                                        kernel, packages):
+    plan = rocm_apt_plan("7.2", distribution, version, kernel=kernel)
+    assert plan["kernel_packages"] == packages
+    assert rocm_apt_plan("7.2", distribution, version)["kernel_packages"] == []
+
+
 @pytest.mark.parametrize("args, options, match", [
     (("7", "Ubuntu", "24.04"), {}, r"^rocm_version: '7' .* use MAJOR.MINOR"),
     (("7.2", "Fedora", "40"), {}, r"^ansible_facts.distribution .* supported: "),
