@@ -15,16 +15,14 @@ from ansible_collections.inferops.triton.plugins.module_utils.models._config_con
     render_model_config,
 )
 
-RESNET = {
-    "name": "resnet50",
-    "config": {
-        "max_batch_size": 8,
-        "input": [{"name": "data", "data_type": "TYPE_FP32", "dims": [3, 224, 224]}],
-        "output": [{"name": "resnetv24_dense0_fwd", "data_type": "TYPE_FP32", "dims": [1000]}],
-        "dynamic_batching": {},
-        "instance_group": [{"kind": "KIND_GPU", "count": 1}],
-    },
-    "versions": [{"version": 1, "path": "/models/resnet50-v2.onnx"}],
+# a text classifier's shape: one INT64 token input of variable length, one FP32 output
+ENTRY = {
+    "name": "classifier",
+    "config": {"max_batch_size": 4,
+               "input": [{"name": "ids", "data_type": "TYPE_INT64", "dims": [-1]}],
+               "output": [{"name": "logits", "data_type": "TYPE_FP32", "dims": [2]}]},
+    "instances_per_gpu": 1,
+    "versions": [{"version": 1, "path": "/models/classifier.onnx"}],
 }
 
 
@@ -32,29 +30,30 @@ def test_the_filter_is_registered_under_its_name():
     assert FilterModule().filters() == {"model_configs": model_configs}
 
 
-@pytest.mark.parametrize("flavour, backend", [("rocm", "onnxruntime"),
-                                              ("cpu", "onnxruntime_cpu")])
-def test_each_model_is_rendered_with_its_name_index_and_versions(flavour, backend):
-    other = dict(copy.deepcopy(RESNET), name="resnet50-next")
-    rendered = model_configs([RESNET, other], default_backend=backend, flavour=flavour,
+@pytest.mark.parametrize("flavour, backend, kind", [("rocm", "onnxruntime", "KIND_GPU"),
+                                                    ("cpu", "onnxruntime_cpu", "KIND_CPU")])
+def test_each_model_is_rendered_with_its_name_index_and_versions(flavour, backend, kind):
+    other = dict(copy.deepcopy(ENTRY), name="classifier-next")
+    rendered = model_configs([ENTRY, other], default_backend=backend, flavour=flavour,
                              gpus=[0], repository_paths=["/var/lib/inferops-triton/models"])
     assert [(m["name"], m["index"], m["versions"]) for m in rendered] == [
-        ("resnet50", 0, RESNET["versions"]), ("resnet50-next", 1, RESNET["versions"])]
-    assert rendered[0]["pbtxt"] == render_model_config(0, RESNET, backend, flavour, [0])
+        ("classifier", 0, ENTRY["versions"]), ("classifier-next", 1, ENTRY["versions"])]
+    assert rendered[0]["pbtxt"] == render_model_config(0, ENTRY, backend, flavour, [0])
     assert f'backend: "{backend}"\n' in rendered[0]["pbtxt"]
+    assert f"kind: {kind}" in rendered[0]["pbtxt"]
 
 
 def test_every_mistake_is_one_ansible_error_naming_each_model():
-    typo = copy.deepcopy(RESNET)
+    typo = copy.deepcopy(ENTRY)
     typo["config"]["max_batch_sise"] = 8
     with pytest.raises(AnsibleFilterError) as err:
-        model_configs([typo, dict(copy.deepcopy(RESNET), name="../etc")], "onnxruntime")
+        model_configs([typo, dict(copy.deepcopy(ENTRY), name="../etc")], "onnxruntime", gpus=[0])
     message = str(err.value)
     assert message.startswith("invalid triton_models:\n")
-    assert "triton_models[0] (resnet50)" in message and "max_batch_sise" in message
+    assert "triton_models[0] (classifier)" in message and "max_batch_sise" in message
     assert "triton_models[1]" in message and "'../etc'" in message
 
 
 def test_triton_models_that_is_not_a_list_is_named():
     with pytest.raises(AnsibleFilterError, match=r"triton_models must be a list"):
-        model_configs({"name": "resnet50"})
+        model_configs({"name": "classifier"})

@@ -16,10 +16,8 @@ from ansible_collections.inferops.triton.plugins.module_utils.models._sources_co
     cache_path,
 )
 
-ONNX_A = b"\x08\x07onnx-bytes-a" * 100
-ONNX_B = b"\x08\x07onnx-bytes-b" * 100
-SHA_A = hashlib.sha256(ONNX_A).hexdigest()
-SHA_B = hashlib.sha256(ONNX_B).hexdigest()
+ONNX_A, ONNX_B = b"\x08\x07model a", b"\x08\x07model b"
+SHA_A, SHA_B = (hashlib.sha256(data).hexdigest() for data in (ONNX_A, ONNX_B))
 
 
 def test_the_filter_is_registered_under_its_name():
