@@ -36,6 +36,10 @@ _value:
 from ansible_collections.inferops.triton.plugins.module_utils.rocm._facts import parse_dkms_status
 
 
+def dkms_status(text):
+    return parse_dkms_status(str(text or ""))
+
+
 class FilterModule:
     def filters(self):
-        return {"dkms_status": lambda text: parse_dkms_status(str(text or ""))}
+        return {"dkms_status": dkms_status}

@@ -53,20 +53,22 @@ import os
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.inferops.triton.plugins.module_utils.common._files import (
+    read_text,
+    write_json,
+)
 from ansible_collections.inferops.triton.plugins.module_utils.models._onnx_controller import (
     SignatureError,
     check,
 )
 from ansible_collections.inferops.triton.plugins.module_utils.models._repository import (
     source_key,
-    write_json,
 )
 
 
 def _load_passed(path):
     try:
-        with open(path, encoding="utf-8") as handle:
-            loaded = json.load(handle)
+        loaded = json.loads(read_text(path) or "[]")
     except (OSError, ValueError):
         return set()
     return {item for item in loaded if isinstance(item, str)} if isinstance(loaded, list) \

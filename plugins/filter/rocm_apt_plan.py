@@ -58,6 +58,10 @@ options:
     description: Include the rocm and graphics repositories.
     type: bool
     default: true
+  kernel:
+    description:
+      - The running kernel (C(ansible_facts.kernel)), for C(kernel_packages) in the result.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -73,7 +77,9 @@ _value:
     C(files) (path to content), C(suite), C(repo_dir), C(amdgpu_version),
     C(graphics_version), C(pin_origin), C(pin_path), C(keyring), and C(apt_lists) - C(dir),
     apt's lists directory, and C(files), the names apt gives each source's C(InRelease) and
-    C(Release) there, mapped to the source (C(<URI> <suite>)).
+    C(Release) there, mapped to the source (C(<URI> <suite>)), and C(kernel_packages), what
+    AMD's prerequisites install for O(kernel) (its headers, and on Ubuntu its extra modules;
+    empty without O(kernel)).
   type: dict
 """
 

@@ -36,6 +36,10 @@ _value:
 from ansible_collections.inferops.triton.plugins.module_utils.rocm._facts import parse_rocminfo
 
 
+def rocminfo_agents(text):
+    return parse_rocminfo(str(text or ""))
+
+
 class FilterModule:
     def filters(self):
-        return {"rocminfo_agents": lambda text: parse_rocminfo(str(text or ""))}
+        return {"rocminfo_agents": rocminfo_agents}

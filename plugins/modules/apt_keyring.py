@@ -82,6 +82,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import fetch_url
 
+from ansible_collections.inferops.triton.plugins.module_utils.common._files import write_atomic
 from ansible_collections.inferops.triton.plugins.module_utils.common._openpgp import (
     OpenPgpError,
     dearmor,
@@ -153,10 +154,7 @@ def main():
         directory = os.path.dirname(dest)
         if not os.path.isdir(directory):
             module.fail_json(msg=f"{directory} does not exist; create it first")
-        tmp = dest + ".inferops-tmp"
-        with open(tmp, "wb") as handle:
-            handle.write(key)
-        module.atomic_move(tmp, dest)
+        write_atomic(dest, key, move=module.atomic_move)
     if not module.check_mode or existing is not None:
         file_args = module.load_file_common_arguments({"path": dest,
                                                        "mode": module.params["mode"]})

@@ -51,22 +51,17 @@ size:
 
 import hashlib
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.inferops.triton.plugins.module_utils.common._files import (
+    sha256_file,
+    write_atomic,
+)
 from ansible_collections.inferops.triton.plugins.module_utils.image._image import (
     ImageError,
     pack_context,
 )
-
-
-def _sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def main():
@@ -85,16 +80,12 @@ def main():
     except (OSError, ImageError) as exc:
         module.fail_json(msg=f"cannot pack {src}: {exc}")
     new = hashlib.sha256(data).hexdigest()
-    old = _sha256_file(dest) if os.path.exists(dest) else None
+    old = sha256_file(dest)
     result = {"changed": new != old, "sha256": new, "size": len(data)}
     if module._diff:
         result["diff"] = {"before": {"sha256": old}, "after": {"sha256": new}}
     if result["changed"] and not module.check_mode:
-        os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest) or ".", prefix=".context-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        module.atomic_move(tmp, dest)
+        write_atomic(dest, data, move=module.atomic_move)
     module.exit_json(**result)
 
 

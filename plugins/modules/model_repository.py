@@ -118,6 +118,16 @@ files:
   returned: always
   sample: [{name: resnet50, version: 1, sha256: "9f86d0...", key: "https://m.example/r.onnx",
             staged: true}]
+stage:
+  description: The copies to make before the files can be placed - each file in RV(files)
+    that the controller provides, once per sha256, from C(src) (its controller file, from
+    O(sources)) to C(dest) (in O(staging)); empty without O(staging).
+  type: list
+  elements: dict
+  returned: always
+  sample: [{key: "https://m.example/r.onnx", sha256: "9f86d0...",
+            src: "/home/me/.cache/inferops.triton/models/5e3b...onnx",
+            dest: "/var/lib/inferops-triton/staging/9f86d0..."}]
 configs:
   description: Models whose C(config.pbtxt) was written (or would be).
   type: list
@@ -147,10 +157,10 @@ from ansible_collections.inferops.triton.plugins.module_utils.models._repository
     apply,
     desired,
     diff,
-    digest_from_sums,
     is_empty,
-    parse_checksum,
     plan,
+    read_checksum_urls,
+    to_stage,
 )
 
 DEFAULT_DIGEST_CACHE = "/var/lib/inferops-triton/cache/model-sha256.json"
@@ -190,10 +200,7 @@ def main():
         module.fail_json(msg=f"no such user or group on {params['path']}'s host: {exc}")
     try:
         models = desired(params["models"], params["sources"])
-        for version in (v for m in models for v in m["versions"] if not v["sha256"]):
-            _kind, url = parse_checksum(version["checksum"])
-            with fetch(url) as response:
-                version["sha256"] = digest_from_sums(response.read().decode(), version["url"])
+        read_checksum_urls(models, fetch)
         cache = DigestCache(params["digest_cache"] or None)
         result = plan(params["path"], models, params["prune"], digest=cache.sha256)
         changed = not is_empty(result)
@@ -214,7 +221,8 @@ def main():
               "removed_models": result["removed_models"], "unmanaged": result["unmanaged"],
               "configs": [item["name"] for item in result["configs"]],
               "files": [{k: item[k] for k in ("name", "version", "sha256", "key", "staged")}
-                        for item in result["files"]]}
+                        for item in result["files"]],
+              "stage": to_stage(result["files"], params["sources"], params["staging"])}
     if shown is not None:
         output["diff"] = shown
     module.exit_json(**output)

@@ -7,6 +7,11 @@ from __future__ import annotations
 import json
 import os
 
+from ansible_collections.inferops.triton.plugins.module_utils.common._files import (
+    read_text,
+    write_atomic,
+)
+
 
 def deep_merge(current: dict, wanted: dict) -> dict:
     """Return ``current`` with ``wanted`` laid over it; nested mappings merge key by key."""
@@ -39,12 +44,8 @@ def merge_file(module, path: str, wanted: dict, mode) -> dict:
     atomically (not in check mode) when its content changes, then its mode set. Returns
     ``content_changed``, ``mode_changed``, ``content`` (the merged object) and, in diff mode,
     ``diff``. Raises ValueError, naming the file, when it holds something else than an object."""
-    existing = None
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as handle:
-            existing = handle.read()
     try:
-        before, after = plan(existing, wanted)
+        before, after = plan(read_text(path), wanted)
     except ValueError as exc:
         raise ValueError(f"{path} is not a JSON object ({exc}); fix or remove it first") from exc
     result = {"content_changed": before != after, "mode_changed": False,
@@ -53,11 +54,7 @@ def merge_file(module, path: str, wanted: dict, mode) -> dict:
         result["diff"] = {"before": before, "after": after,
                           "before_header": path, "after_header": path}
     if result["content_changed"] and not module.check_mode:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = path + ".inferops-tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(after)
-        module.atomic_move(tmp, path)
+        write_atomic(path, after, move=module.atomic_move)
     file_args = module.load_file_common_arguments({"path": path, "mode": mode})
     if not module.check_mode or os.path.exists(path):
         result["mode_changed"] = module.set_fs_attributes_if_different(file_args, False)

@@ -21,6 +21,11 @@ import shutil
 import tarfile
 import tempfile
 
+from ansible_collections.inferops.triton.plugins.module_utils.common._files import (
+    sha256_file,
+    write_json,
+)
+
 PROVENANCE_LABEL = "org.inferops.triton.provenance"
 LOG_TAIL_LINES = 40
 
@@ -197,6 +202,21 @@ def summary(image: dict | None) -> dict | None:
             "created": image.get("Created")}
 
 
+def all_hold(results: list, ref: str, provenance: str | None) -> bool:
+    """Whether every ``image_info`` result (one a host) holds ``ref`` labelled with
+    ``provenance``: what lets a converged fleet skip building, pushing and copying. A result
+    without ``images`` (a host that did not read them) does not hold it; nor does any host
+    when there is no ``provenance`` to compare with."""
+    if not provenance:
+        return False
+    for result in results:
+        images = result.get("images") if isinstance(result, dict) else None
+        image = (images or {}).get(ref)
+        if not image or (image.get("labels") or {}).get(PROVENANCE_LABEL) != provenance:
+            return False
+    return True
+
+
 def split_ref(ref: str) -> tuple[str, str, str]:
     """``[registry/]path[:tag][@digest]`` -> (registry, repository, tag-or-digest). The
     registry is the first component when it has a dot or a port or is ``localhost``
@@ -212,6 +232,11 @@ def split_ref(ref: str) -> tuple[str, str, str]:
     else:
         registry = "docker.io"
     return registry, name, (f"@{digest}" if digest else tag or "latest")
+
+
+def ref_tag(ref: str) -> str:
+    """The tag ``ref`` names, ``latest`` when it names none (a digest is not a tag)."""
+    return split_ref(ref.partition("@")[0])[2]
 
 
 def repo_digest(image: dict | None, ref: str) -> str | None:
@@ -310,11 +335,11 @@ def ensure_pushed(run, name: str, push_ref: str, check_mode: bool, force: bool =
 
 
 def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """``sha256_file`` of a file that must be there: FileNotFoundError when it is not."""
+    digest = sha256_file(path)
+    if digest is None:
+        raise FileNotFoundError(path)
+    return digest
 
 
 def ensure_saved(run, name: str, archive: str, check_mode: bool, force: bool = False) -> dict:
@@ -362,8 +387,7 @@ def ensure_saved(run, name: str, archive: str, check_mode: bool, force: bool = F
                 os.unlink(path)
     meta = {"image_id": image["Id"], "name": name, "sha256": digest,
             "size": os.path.getsize(archive)}
-    with open(meta_path, "w", encoding="utf-8") as handle:
-        json.dump(meta, handle, sort_keys=True)
+    write_json(meta_path, meta, mode=0o644)
     result.update(sha256=digest, size=meta["size"])
     return result
 

@@ -10,12 +10,13 @@ controller (filter plugins), never on a host.
 
 from __future__ import annotations
 
-import re
-
-# The rule for a model's name has one home, the host side's module_utils (plain Python: it
-# travels to hosts with the model_repository module), so that both sides refuse the same names.
+# The rules for a model's name and a version's checksum have one home, the host side's
+# module_utils (plain Python: it travels to hosts with the model_repository module), so that
+# both sides refuse the same names and read the same checksums.
 from ansible_collections.inferops.triton.plugins.module_utils.models._repository import (
+    RepositoryError,
     model_name_error,
+    parse_checksum,
 )
 
 # protobuf FieldDescriptor.TYPE_* numbers (descriptor.proto) -> the integer range they hold
@@ -426,13 +427,10 @@ def _check_source(where, version) -> None:
         raise ModelConfigError(f"{where}: url {version['url']!r} needs a checksum "
                                "(sha256:<hex> or sha256:<url of a sha256sum file>)")
     if checksum is not None:
-        algorithm, _sep, value = str(checksum).partition(":")
-        if algorithm.lower() != "sha256" or not value:
-            raise ModelConfigError(f"{where}: checksum {checksum!r} is not sha256:<hex> or "
-                                   "sha256:<url of a sha256sum file>")
-        if "://" not in value and not re.match(r"^[0-9a-fA-F]{64}$", value):
-            raise ModelConfigError(f"{where}: checksum {checksum!r}: {value!r} is neither 64 "
-                                   "hex digits nor a URL")
+        try:
+            parse_checksum(checksum)
+        except RepositoryError as exc:
+            raise ModelConfigError(f"{where}: {exc}") from None
 
 
 def _check_cache_dir(label, config, repository_paths) -> None:

@@ -21,9 +21,15 @@ import re
 import shutil
 import tempfile
 
+from ansible_collections.inferops.triton.plugins.module_utils.common._files import (
+    CHUNK,
+    read_text,
+    sha256_file,
+    write_json,
+)
+
 CONFIG = "config.pbtxt"
 MODEL_FILE = "model.onnx"
-_CHUNK = 1 << 20
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -85,6 +91,28 @@ def model_name_error(name) -> str | None:
     return f"name {shown} is not a model directory name: {reason}; {MODEL_NAME_RULE}"
 
 
+def model_names(models) -> list[str]:
+    """The names of ``models`` (``triton_models`` entries, or anything with a ``name`` each), in
+    their order: the models a server serves and a benchmark sweeps. Every name is checked by
+    ``check_model_name``; all bad ones are refused at once."""
+    if models is None:
+        return []
+    if not isinstance(models, (list, tuple)):
+        raise RepositoryError(f"models must be a list of entries with a name, got "
+                              f"{type(models).__name__}")
+    names, errors = [], []
+    for index, model in enumerate(models):
+        name = model.get("name") if isinstance(model, dict) else None
+        problem = model_name_error(name)
+        if problem is None:
+            names.append(name)
+        else:
+            errors.append(f"{_label(index, name)}: {problem}")
+    if errors:
+        raise RepositoryError("; ".join(errors))
+    return names
+
+
 def _label(index: int, name) -> str:
     """``models[0] ('../x')``: where a bad name is, quoted so that a newline in it shows."""
     return f"models[{index}] ({str.__repr__(name) if isinstance(name, str) else repr(name)})"
@@ -107,17 +135,6 @@ def _outside(base: str, path: str, what: str) -> str | None:
             f"{os.path.realpath(base)} (a symlink?); nothing was changed")
 
 
-def sha256_file(path: str) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(_CHUNK), b""):
-                digest.update(chunk)
-    except FileNotFoundError:
-        return None
-    return digest.hexdigest()
-
-
 class DigestCache:
     """The sha256s of model files already read, so that a converged host does not read
     gigabytes on every run. An entry is trusted only while the file's device, inode, size,
@@ -129,11 +146,10 @@ class DigestCache:
         self.path, self.entries, self.dirty = path, {}, False
         if path:
             try:
-                with open(path, encoding="utf-8") as handle:
-                    loaded = json.load(handle)
-                self.entries = loaded if isinstance(loaded, dict) else {}
+                loaded = json.loads(read_text(path) or "{}")
             except (OSError, ValueError):
-                self.entries = {}
+                loaded = {}
+            self.entries = loaded if isinstance(loaded, dict) else {}
 
     @staticmethod
     def _stat(path: str) -> list | None:
@@ -169,24 +185,6 @@ class DigestCache:
         self.dirty = False
 
 
-def write_json(path: str, data) -> None:
-    """``data`` as JSON at ``path`` (0600, its directory made), replaced atomically."""
-    os.makedirs(os.path.dirname(path) or ".", mode=0o755, exist_ok=True)
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
-              encoding="utf-8") as handle:
-        json.dump(data, handle, sort_keys=True)
-    os.replace(tmp, path)
-
-
-def _read_text(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
 def parse_checksum(checksum: str) -> tuple[str, str]:
     """``sha256:<hex>`` -> ("hex", hex); ``sha256:<url>`` -> ("url", url)."""
     algorithm, _sep, value = str(checksum).partition(":")
@@ -214,6 +212,16 @@ def digest_from_sums(text: str, url: str) -> str:
     raise RepositoryError(f"the checksum file lists no sha256 for {name!r}")
 
 
+def read_checksum_urls(models: list[dict], fetch) -> None:
+    """Give each version of ``desired``'s ``models`` that has no sha256 yet (a node downloads
+    it and its checksum is ``sha256:<url>``) the digest that sha256sum file lists for it;
+    ``fetch(url)`` returns a binary stream."""
+    for version in (v for m in models for v in m["versions"] if not v["sha256"]):
+        _kind, url = parse_checksum(version["checksum"])
+        with fetch(url) as response:
+            version["sha256"] = digest_from_sums(response.read().decode(), version["url"])
+
+
 def _is_version(entry: str) -> bool:
     return entry.isdigit() and not entry.startswith("0")
 
@@ -230,7 +238,7 @@ def plan(root: str, models: list[dict], prune: bool = False, digest=sha256_file)
     wanted = {model["name"]: model for model in models}
     for name, model in wanted.items():
         model_dir = os.path.join(root, name)
-        before = _read_text(os.path.join(model_dir, CONFIG))
+        before = read_text(os.path.join(model_dir, CONFIG))
         if before != model["config"]:
             configs.append({"name": name, "before": before, "after": model["config"]})
             changed.add(name)
@@ -297,6 +305,27 @@ def check_models(root: str, models: list[dict]) -> None:
         raise RepositoryError("; ".join(errors))
 
 
+def staged_path(staging: str, sha256: str) -> str:
+    """Where a file the controller provides waits on the host before it is placed."""
+    return os.path.join(staging, sha256)
+
+
+def to_stage(files: list[dict], sources: dict, staging: str | None) -> list[dict]:
+    """The copies the role makes before ``apply``: each of ``plan``'s ``files`` that the
+    controller provides (``staged``), once per sha256, ``{key, sha256, src, dest}`` from its
+    source's controller file to ``staged_path``, where ``apply`` reads it."""
+    if not staging:
+        return []
+    out, seen = [], set()
+    for item in files:
+        if item.get("staged") and item["sha256"] not in seen:
+            seen.add(item["sha256"])
+            out.append({"key": item["key"], "sha256": item["sha256"],
+                        "src": (sources.get(item["key"]) or {}).get("src"),
+                        "dest": staged_path(staging, item["sha256"])})
+    return out
+
+
 def _check_apply(root: str, models: list[dict], result: dict, staging: str | None) -> None:
     """``apply``'s own check, before its first write, of every path it would write, read
     from staging or remove: a result not made by ``plan``, or a symlink put in since, changes
@@ -310,8 +339,8 @@ def _check_apply(root: str, models: list[dict], result: dict, staging: str | Non
         if not _is_sha256(sha256):
             problem = problem or (f"version {item['version']}: sha256 {sha256!r} is not 64 "
                                   "lowercase hex digits")
-        elif staging and os.path.lexists(os.path.join(staging, sha256)):
-            problem = problem or _outside(staging, os.path.join(staging, sha256),
+        elif staging and os.path.lexists(staged_path(staging, sha256)):
+            problem = problem or _outside(staging, staged_path(staging, sha256),
                                           "the staging directory")
         errors.append(problem and f"model {name!r}: {problem}")
     for item in result["configs"]:
@@ -421,7 +450,7 @@ class _Placer:
 def _copy_hashing(source) -> callable:
     def fill(handle):
         digest = hashlib.sha256()
-        for chunk in iter(lambda: source.read(_CHUNK), b""):
+        for chunk in iter(lambda: source.read(CHUNK), b""):
             digest.update(chunk)
             handle.write(chunk)
         return digest.hexdigest()
@@ -442,7 +471,7 @@ def apply(root: str, models: list[dict], result: dict, staging: str | None = Non
             placer.directory(os.path.join(root, name))
         for item in result["files"]:
             path = os.path.join(root, item["name"], str(item["version"]), MODEL_FILE)
-            staged = os.path.join(staging, item["sha256"]) if staging else None
+            staged = staged_path(staging, item["sha256"]) if staging else None
             if staged and os.path.exists(staged):
                 with open(staged, "rb") as source:
                     placer.stage(path, _copy_hashing(source), item["sha256"])

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import os
 
+from ansible_collections.inferops.triton.plugins.module_utils.common._files import sha256_file
 from ansible_collections.inferops.triton.plugins.module_utils.models._repository import (
     RepositoryError,
     parse_checksum,
-    sha256_file,
     source_key,
 )
 
@@ -22,6 +22,19 @@ DOWNLOADS = ("controller", "node")
 def cache_path(cache: str, url: str) -> str:
     """The controller cache file of ``url`` (keyed by the url: one download a fleet)."""
     return os.path.join(cache, hashlib.sha256(url.encode()).hexdigest() + ".onnx")
+
+
+def downloads(versions: list[dict], cache: str) -> list[dict]:
+    """What the controller downloads (``download: controller``): ``{url, checksum, dest}``
+    once per distinct url, in the order first given, ``dest`` its ``cache_path``."""
+    out, seen = [], set()
+    for version in versions:
+        url = version.get("url")
+        if url and url not in seen:
+            seen.add(url)
+            out.append({"url": url, "checksum": version.get("checksum"),
+                        "dest": cache_path(cache, url)})
+    return out
 
 
 def resolve_sources(versions: list[dict], cache: str, download: str = "controller",

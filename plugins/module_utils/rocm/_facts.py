@@ -27,6 +27,8 @@ from __future__ import annotations
 import os
 import re
 
+from ansible_collections.inferops.triton.plugins.module_utils.common._files import read_text
+
 KFD_NODES = "sys/class/kfd/kfd/topology/nodes"
 SECURE_BOOT_VAR = ("sys/firmware/efi/efivars/"
                    "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c")
@@ -35,9 +37,10 @@ RENDER_MINOR_BASE = 128
 
 
 def _read(root, *parts):
+    """The text of a sysfs or /etc file, None when it cannot be read (sysfs answers some
+    reads with EIO or ENODEV, not only ENOENT)."""
     try:
-        with open(os.path.join(root, *parts), encoding="utf-8", errors="replace") as handle:
-            return handle.read()
+        return read_text(os.path.join(root, *parts), errors="replace")
     except OSError:
         return None
 

@@ -160,8 +160,9 @@ def _source(comment, uri, suite, keyring, architectures):
 def plan(version, distribution, distribution_version, base_url=DEFAULT_BASE_URL,
          keyring="/etc/apt/keyrings/rocm.gpg", amdgpu_version=None, graphics_version=None,
          pin_origin=None, pin_priority=600, driver=True, userspace=True,
-         architectures=("amd64",)):
-    """Everything the rocm role writes under /etc/apt, as {path: content}, plus what it derived.
+         architectures=("amd64",), kernel=None):
+    """Everything the rocm role writes under /etc/apt, as {path: content}, plus what it derived
+    (with ``kernel``, the running kernel's packages DKMS needs: ``kernel_packages``).
 
     Raises RocmRepoError naming the variable or host fact that is wrong.
     """
@@ -224,7 +225,15 @@ def plan(version, distribution, distribution_version, base_url=DEFAULT_BASE_URL,
         "pin_path": pin_path,
         "keyring": keyring,
         "apt_lists": apt_lists(uris, suite),
+        "kernel_packages": kernel_packages(distribution, kernel) if kernel else [],
     }
+
+
+def kernel_packages(distribution, kernel):
+    """The packages AMD's prerequisites install for the running ``kernel`` before amdgpu-dkms:
+    its headers, and on Ubuntu its extra modules (``linux-modules-extra-$(uname -r)``)."""
+    return [f"linux-headers-{kernel}"] + (
+        [f"linux-modules-extra-{kernel}"] if distribution == "Ubuntu" else [])
 
 
 def apt_lists(uris, suite):
@@ -256,3 +265,18 @@ def parse_deb822(text):
     if current:
         stanzas.append(current)
     return stanzas
+
+
+# `apt-cache policy <package>`: a package a source offers has a "Candidate: <version>" line; a
+# name apt knows but no source offers says "Candidate: (none)", and one it does not know
+# prints nothing (tests/fixtures/apt/SOURCE.md).
+_CANDIDATE = re.compile(r"Candidate: (?!\(none\))")
+
+
+def without_candidate(results):
+    """The items of an ``apt-cache policy <item>`` loop's results that apt cannot install:
+    their output names no candidate version. Results without ``stdout`` (skipped) are left
+    out."""
+    return [result.get("item") for result in results or []
+            if isinstance(result, dict) and "stdout" in result
+            and not _CANDIDATE.search(str(result["stdout"]))]

@@ -20,6 +20,10 @@ from ansible_collections.inferops.triton.plugins.module_utils.models._config_con
     render_model_config,
     render_model_configs,
 )
+from ansible_collections.inferops.triton.plugins.module_utils.models._repository import (
+    RepositoryError,
+    parse_checksum,
+)
 
 # The guide's resnet50 model in a short form (no accelerator); the verbatim text is below.
 GUIDE_PBTXT = """
@@ -344,6 +348,24 @@ def test_gpu_instance_groups_become_cpu_ones_on_the_cpu_flavour():
 
 
 V1 = {"version": 1, "path": "/m.onnx"}
+SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+
+@pytest.mark.parametrize("checksum", [
+    "sha256:" + SHA, "SHA256:" + SHA.upper(), "sha256:https://h/m.onnx.sha256",
+    "md5:" + SHA, "sha256:", "sha256:abc", "sha256", ""])
+def test_the_controller_reads_a_checksum_as_the_host_does(checksum):
+    try:
+        host = parse_checksum(checksum)
+    except RepositoryError as exc:
+        host = exc
+    entry = dict(copy.deepcopy(RESNET), versions=[dict(V1, checksum=checksum)])
+    if isinstance(host, tuple):
+        render_model_config(0, entry, "onnxruntime", gpus=[0])
+    else:
+        with pytest.raises(ModelConfigError) as err:
+            render_model_config(0, entry, "onnxruntime", gpus=[0])
+        assert str(err.value) == f"triton_models[0] (resnet50): versions[0]: {host}"
 
 
 @pytest.mark.parametrize("change, words", [

@@ -3,7 +3,6 @@ controller's resolution of each version's source."""
 
 import hashlib
 import io
-import json
 import os
 import subprocess
 
@@ -22,8 +21,11 @@ from ansible_collections.inferops.triton.plugins.module_utils.models._repository
     diff,
     digest_from_sums,
     is_empty,
+    model_names,
     parse_checksum,
     plan,
+    read_checksum_urls,
+    to_stage,
 )
 from ansible_collections.inferops.triton.plugins.module_utils.models._sources_controller import (
     cache_path,
@@ -155,6 +157,27 @@ def test_checksums_in_both_forms():
             parse_checksum(bad)
 
 
+def test_a_checksum_url_is_read_for_the_versions_that_lack_a_sha256(tmp_path):
+    # the listing the real sha256sum (coreutils) prints, as a mirror publishes it
+    (tmp_path / "resnet50.onnx").write_bytes(ONNX_A)
+    listing = subprocess.run(["sha256sum", "resnet50.onnx"], cwd=tmp_path,
+                             capture_output=True, text=True, check=True).stdout.encode()
+    fetched = []
+
+    def fetch(url):
+        fetched.append(url)
+        return io.BytesIO(listing)
+
+    known = {"version": 1, "sha256": SHA_B, "url": "http://h/other.onnx",
+             "checksum": "sha256:" + SHA_B}
+    read = {"version": 2, "sha256": None, "url": "http://h/models/resnet50.onnx",
+            "checksum": "sha256:http://h/models/resnet50.onnx.sha256"}
+    models = [{"name": "m", "config": CONFIG, "versions": [known, read]}]
+    read_checksum_urls(models, fetch)
+    assert fetched == ["http://h/models/resnet50.onnx.sha256"]
+    assert [v["sha256"] for v in models[0]["versions"]] == [SHA_B, SHA_A]
+
+
 def test_digest_from_real_sha256sum_output(tmp_path):
     # produced by the real sha256sum (coreutils), as a mirror publishes it
     (tmp_path / "resnet50.onnx").write_bytes(ONNX_A)
@@ -208,6 +231,37 @@ def test_desired_joins_rendered_configs_with_their_sources():
          "checksum": "sha256:" + SHA_A, "staged": True}]}]
     with pytest.raises(RepositoryError, match="no source 'u'"):
         desired(rendered, {})
+
+
+def test_the_files_the_controller_provides_are_staged_once_each_where_apply_reads_them(
+        tmp_path):
+    root = str(tmp_path / "models")
+    sources = {"https://x/a": {"src": "/c/a.onnx"}, "https://x/b": {"src": None},
+               "/srv/m.onnx": {"src": "/srv/m.onnx"}}
+    provided = desired([
+        {"name": "m", "pbtxt": CONFIG, "versions": [
+            {"version": 1, "url": "https://x/a"}, {"version": 2, "url": "https://x/b"},
+            {"version": 3, "path": "/srv/m.onnx"}]},
+        {"name": "n", "pbtxt": CONFIG, "versions": [{"version": 1, "url": "https://x/a"}]}],
+        {"https://x/a": dict(sources["https://x/a"], sha256=SHA_A),
+         "https://x/b": dict(sources["https://x/b"], sha256=SHA_B, url="https://x/b"),
+         "/srv/m.onnx": dict(sources["/srv/m.onnx"], sha256=SHA_B)})
+    result = plan(root, provided)
+    staging = str(tmp_path / "staging")
+    stage = to_stage(result["files"], sources, staging)
+    # one copy per file (m/1 and n/1 are one file); the node downloads https://x/b itself
+    assert stage == [
+        {"key": "https://x/a", "sha256": SHA_A, "src": "/c/a.onnx",
+         "dest": os.path.join(staging, SHA_A)},
+        {"key": "/srv/m.onnx", "sha256": SHA_B, "src": "/srv/m.onnx",
+         "dest": os.path.join(staging, SHA_B)}]
+    assert to_stage(result["files"], sources, None) == []
+    # the copies made where it says, apply places every version of both models from them
+    os.makedirs(staging)
+    for item, data in zip(stage, (ONNX_A, ONNX_B)):
+        open(item["dest"], "wb").write(data)
+    apply(root, provided, result, staging, fetch=lambda url: io.BytesIO(ONNX_B))
+    assert is_empty(plan(root, provided))
 
 
 def test_one_bad_file_leaves_no_file_config_or_directory_behind(tmp_path):
@@ -264,6 +318,18 @@ def test_the_name_rule_refuses_what_is_not_one_directory_name(name, why):
 @pytest.mark.parametrize("name", GOOD_NAMES)
 def test_the_name_rule_accepts_directory_names(name):
     assert check_model_name(name) is None
+
+
+def test_model_names_are_the_entries_names_each_checked_by_the_name_rule():
+    assert model_names([{"name": name, "versions": []} for name in GOOD_NAMES]) == GOOD_NAMES
+    assert model_names(({"name": "m"},)) == ["m"] and model_names(None) == []
+    bad = [{"name": name} for name, _why in BAD_NAMES]
+    with pytest.raises(RepositoryError) as err:
+        model_names([{"name": "m"}, *bad])
+    assert str(err.value).split("; use letters")[0] == \
+        f"models[1] ({BAD_NAMES[0][0]!r}): name {BAD_NAMES[0][0]!r} is not a model directory " \
+        f"name: {BAD_NAMES[0][1]}"
+    assert str(err.value).count(MODEL_NAME_RULE) == len(BAD_NAMES)
 
 
 def everything(path):
@@ -460,19 +526,3 @@ def test_placed_files_are_recorded_with_the_digest_they_were_checked_against(tmp
     cache.record(path, SHA_A)
     assert cache.entries[path]["sha256"] == SHA_A
     assert cache.sha256(path) == SHA_A
-
-
-def test_the_sources_filter_keeps_controller_digests_while_the_file_is_unchanged(tmp_path):
-    from ansible_collections.inferops.triton.plugins.filter.model_sources import model_sources
-
-    cache = tmp_path / "cache"
-    local = tmp_path / "local.onnx"
-    local.write_bytes(ONNX_B)
-    versions = [{"version": 1, "path": str(local)}]
-    assert model_sources(versions, str(cache))[str(local)]["sha256"] == SHA_B
-    kept = json.loads((cache / "sha256.json").read_text())
-    assert kept[str(local)]["sha256"] == SHA_B
-    # rewriting the file changes its ctime (and size): it is read again
-    local.write_bytes(ONNX_A)
-    assert model_sources(versions, str(cache))[str(local)]["sha256"] == SHA_A
-    assert json.loads((cache / "sha256.json").read_text())[str(local)]["sha256"] == SHA_A
