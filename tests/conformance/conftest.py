@@ -2,15 +2,13 @@
 (see its SOURCE.md), or INFEROPS_UPSTREAM. Absent in a user's own clone: the tests skip,
 saying so."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from upstream import UPSTREAM
 
-ROOT = Path(__file__).resolve().parents[2]
-UPSTREAM = Path(os.environ.get("INFEROPS_UPSTREAM", ROOT.parent / "shared" / "upstream"))
 SERVER_TARBALL = "rocm-triton-inference-server-server-rocm7.2_r25.12.tar.gz"
 
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import ROOT, UPSTREAM
+from upstream import ROOT, UPSTREAM
 
 from ansible_collections.inferops.triton.plugins.module_utils.rocm import (
     _repo_controller as _rocm_repo,

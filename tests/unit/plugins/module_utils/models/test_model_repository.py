@@ -326,7 +326,7 @@ def test_model_names_are_the_entries_names_each_checked_by_the_name_rule():
     bad = [{"name": name} for name, _why in BAD_NAMES]
     with pytest.raises(RepositoryError) as err:
         model_names([{"name": "m"}, *bad])
-    assert str(err.value).split("; use letters")[0] == \
+    assert str(err.value).split("; use letters", maxsplit=1)[0] == \
         f"models[1] ({BAD_NAMES[0][0]!r}): name {BAD_NAMES[0][0]!r} is not a model directory " \
         f"name: {BAD_NAMES[0][1]}"
     assert str(err.value).count(MODEL_NAME_RULE) == len(BAD_NAMES)
