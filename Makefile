@@ -12,7 +12,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 MODEL := build/models/resnet50-v2.onnx
 
-.PHONY: help venv lab demo test check unit conformance lint sanity molecule integration clean build
+.PHONY: help venv lab demo test check unit conformance lint sanity molecule integration clean build \
+	molecule-default molecule-rocm molecule-fleet
 
 help:
 	@echo "make demo    deploy and benchmark Triton on a local node (CPU flavour)"
@@ -67,10 +68,11 @@ sanity: venv
 # `make test` has made the lab before these run (LAB_READY=1); run alone, they make it.
 LAB_DEP := $(if $(LAB_READY),venv,lab)
 
-molecule: $(LAB_DEP)
-	$(BIN)/molecule test -s default
-	$(BIN)/molecule test -s rocm
-	$(BIN)/molecule test -s fleet
+MOLECULE_SCENARIOS := default rocm fleet
+molecule: $(addprefix molecule-,$(MOLECULE_SCENARIOS))
+
+$(addprefix molecule-,$(MOLECULE_SCENARIOS)): molecule-%: $(LAB_DEP)
+	$(BIN)/molecule test -s $*
 
 integration: $(LAB_DEP)
 	$(BIN)/pytest -q --durations=0 --durations-min=20 tests/integration

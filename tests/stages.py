@@ -29,7 +29,7 @@ LOGS = ROOT / "build" / "test-logs"
 PHASES = [
     [["venv"]],  # first, alone: both tracks of the next phase need it
     [["lint", "sanity", "build", "unit", "conformance"], ["lab"]],
-    [["molecule", "integration"]],
+    [["molecule-default", "molecule-rocm", "molecule-fleet", "integration"]],
 ]
 
 
