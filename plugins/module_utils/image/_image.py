@@ -334,14 +334,6 @@ def ensure_pushed(run, name: str, push_ref: str, check_mode: bool, force: bool =
     return result
 
 
-def file_sha256(path: str) -> str:
-    """``sha256_file`` of a file that must be there: FileNotFoundError when it is not."""
-    digest = sha256_file(path)
-    if digest is None:
-        raise FileNotFoundError(path)
-    return digest
-
-
 def ensure_saved(run, name: str, archive: str, check_mode: bool, force: bool = False) -> dict:
     """Write ``docker save name``, gzipped, to ``archive`` (and ``<archive>.json`` with the
     image id, size and sha256), unless the archive already holds that image."""
@@ -379,7 +371,7 @@ def ensure_saved(run, name: str, archive: str, check_mode: bool, force: bool = F
                                mtime=0) as dst:
                 for block in iter(lambda: src.read(1 << 20), b""):
                     dst.write(block)
-        digest = file_sha256(packed)
+        digest = sha256_file(packed)  # just written: never None
         os.replace(packed, archive)
     finally:
         for path in (plain.name, packed):

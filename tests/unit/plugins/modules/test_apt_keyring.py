@@ -4,7 +4,6 @@ through AnsibleModule.atomic_move, with the asked mode; an unpinned key writes n
 import io
 import json
 import os
-import subprocess
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
@@ -14,22 +13,10 @@ from ansible_collections.inferops.triton.plugins.modules import apt_keyring
 URL = "https://repo.example/rocm/rocm.gpg.key"
 
 
-def gpg(home, *args):
-    return subprocess.run(["gpg", "--homedir", str(home), "--batch", *args],
-                          capture_output=True, check=True).stdout
-
-
-@pytest.fixture(scope="module")
-def key(tmp_path_factory):
-    """(armored export, binary export, fingerprint) of a real key."""
-    home = tmp_path_factory.mktemp("gnupg")
-    os.chmod(home, 0o700)
-    gpg(home, "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key",
-        "inferops unit test <test@inferops.invalid>", "rsa2048", "sign", "never")
-    colons = gpg(home, "--with-colons", "--fingerprint").decode()
-    fingerprint = next(line.split(":")[9] for line in colons.splitlines()
-                       if line.startswith("fpr:"))
-    return gpg(home, "--armor", "--export"), gpg(home, "--export"), fingerprint
+@pytest.fixture(name="key")
+def key_fixture(gpg_key):
+    """(armored, binary, fingerprint): the key tests/unit/plugins/conftest.py made."""
+    return gpg_key
 
 
 def run(monkeypatch, capsys, published, **params):

@@ -1,7 +1,5 @@
 """dearmor and fingerprints, checked against the real gpg on a key gpg made."""
 
-import os
-import subprocess
 
 import pytest
 
@@ -13,23 +11,10 @@ from ansible_collections.inferops.triton.plugins.module_utils.common._openpgp im
 )
 
 
-def gpg(home, *args, data=None):
-    return subprocess.run(["gpg", "--homedir", str(home), "--batch", *args], input=data,
-                          capture_output=True, check=True).stdout
-
-
-@pytest.fixture(scope="module")
-def key(tmp_path_factory):
-    """A real RSA key with an encryption subkey, exported armored and dearmored by gpg."""
-    home = tmp_path_factory.mktemp("gnupg")
-    os.chmod(home, 0o700)
-    gpg(home, "--pinentry-mode", "loopback", "--passphrase", "", "--quick-gen-key",
-        "inferops unit test <test@inferops.invalid>", "rsa2048", "sign,encrypt", "never")
-    armored = gpg(home, "--armor", "--export")
-    colons = gpg(home, "--with-colons", "--fingerprint").decode()
-    prints = [line.split(":")[9] for line in colons.splitlines() if line.startswith("fpr:")]
-    binary = gpg(home, "--dearmor", data=armored)
-    return armored, binary, prints[0]
+@pytest.fixture(name="key")
+def key_fixture(gpg_key):
+    """(armored, binary, fingerprint): the key tests/unit/plugins/conftest.py made."""
+    return gpg_key
 
 
 def test_dearmor_is_byte_for_byte_what_gpg_dearmor_writes(key):
