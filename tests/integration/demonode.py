@@ -3,10 +3,12 @@ test_model_repository.py): one lab node container with systemd and its own Docke
 converged once by lab/demo.py (the fixture is in conftest.py)."""
 
 import hashlib
+import json
 import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,15 +51,28 @@ class DemoNode:
                               check=False)
         return proc.returncode, proc.stdout + proc.stderr
 
-    def play(self, playbook="site.yml", *playbook_args):
+    def play(self, playbook="site.yml", *playbook_args, hosts=None):
         """ansible-playbook against the node as lab/demo.py runs it, without demo.py's lab
         set-up (the node is up once converged()): for the many short runs of the bad-input
-        suite, which end in the pre-flight."""
+        suite, which end in the pre-flight.
+
+        ``hosts``: instead of the node, an inventory of these hosts (name -> host variables),
+        each of them the node under another name (``ansible_host``), with the demo's
+        group_vars."""
         env = dict(os.environ, INFEROPS_DEMO_MODEL_URL=self.model_url,
                    INFEROPS_RESULTS_DIR=str(self.results),
                    ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+        inventory = ["-i", str(self.inventory), "--limit", NODE]
+        if hosts is not None:
+            path = Path(tempfile.mkdtemp(dir=self.inventory.parent, prefix="hosts-"))
+            (path / "hosts.yml").write_text(json.dumps({"triton_nodes": {"hosts": {
+                name: dict(variables, ansible_connection="community.docker.docker",
+                           ansible_host=NODE)
+                for name, variables in hosts.items()}}}))
+            (path / "group_vars").symlink_to(ROOT / "inventory" / "demo" / "group_vars")
+            inventory = ["-i", str(path)]
         cmd = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), str(ROOT / playbook),
-               "-i", str(self.inventory), "--limit", NODE, *playbook_args]
+               *inventory, *playbook_args]
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
                               timeout=1200, check=False)
         return proc.returncode, proc.stdout + proc.stderr
