@@ -1,14 +1,18 @@
-"""`make test`: every stage CI runs, in two phases of parallel tracks, timed.
+"""`make test`: every stage CI runs, in phases of parallel tracks, timed.
 
 Each phase runs its tracks side by side, and a track runs its stages one after the other:
 
 0. the controller's venv, alone;
-1. the static checks and unit tests (lint, sanity, build, unit, conformance) | the lab, which
-   waits mostly on Docker (image builds, debootstrap, apt);
-2. molecule, then the integration tests. These two stay in one track: on two cores they are
-   CPU-bound (Ansible on the controller, ONNX Runtime inference in the nodes), and side by
-   side they starve the benchmarks they measure (measured: two pytest-xdist workers took
-   24 min against 27.5 serially, and perf_analyzer's windows recorded no request).
+1. the static checks and unit tests (lint, sanity, build, unit, conformance), which keep
+   one core busy | the lab, which waits mostly on Docker, then molecule's rocm scenario
+   (apt on three nodes) on the other core;
+2. the integration tests that build, distribute and run images and measure nothing
+   (make integration-shared) | molecule's fleet scenario (rolls out over SSH; its benchmark
+   checks no number);
+3. what measures, alone: molecule's default scenario, then the integration tests of the
+   demo node, its benchmark, the regression gate and the guide's benchmark (make
+   integration-measured). On two cores a second track starves the benchmarks they measure
+   (measured: with two pytest-xdist workers perf_analyzer's windows recorded no request).
 
 Each stage is `make <stage>` with its output in build/test-logs/<stage>.log; a failed
 stage's log is printed whole. A failed track stops at its failed stage; the other tracks of
@@ -28,8 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / "build" / "test-logs"
 PHASES = [
     [["venv"]],  # first, alone: both tracks of the next phase need it
-    [["lint", "sanity", "build", "unit", "conformance"], ["lab"]],
-    [["molecule-default", "molecule-rocm", "molecule-fleet", "integration"]],
+    [["lint", "sanity", "build", "unit", "conformance"], ["lab", "molecule-rocm"]],
+    [["integration-shared"], ["molecule-fleet"]],
+    [["molecule-default", "integration-measured"]],
 ]
 
 
