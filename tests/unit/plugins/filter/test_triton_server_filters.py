@@ -23,6 +23,26 @@ def test_the_header_goes_only_with_restricted_apis():
     assert headers(["health"]) == {"Triton-Admin-Key": ""}
 
 
+def test_the_plan_filter_reads_booleans_as_ansible_does():
+    plan = FILTERS["triton_server_plan"]
+    assert plan("none", image_changed="False", repository_changed="yes")["restart"] is True
+    assert plan("explicit", repository_changed=True)["restart"] is False
+    assert plan("explicit", repository_changed=True, changed_models=["m"]) == {
+        "restart": False, "serves_changed": True, "loads": ["m"], "unloads": [],
+        "gate_in_service": False}
+    assert plan("none") == {"restart": False, "serves_changed": False, "loads": [],
+                            "unloads": [], "gate_in_service": True}
+
+
+def test_the_refusals_filter_takes_the_loops_results():
+    refused = FILTERS["triton_api_refusals"]
+    result = {"item": [{"unit": "triton-server"}, "bert"], "status": 400,
+              "json": {"error": "no such model"}}
+    assert refused([result]) == ["bert: no such model"]
+    assert refused([result], "2") == ["bert on triton-server: no such model"]
+    assert refused(None) == []
+
+
 @pytest.mark.parametrize("name", sorted(FILTERS))
 def test_each_filter_is_documented(name):
     doc = yaml.safe_load((DOCS / f"{name}.yml").read_text())
