@@ -236,10 +236,33 @@ def validate(params: dict) -> None:
         raise PerfRunError("; ".join(errors))
 
 
+def cell_name(model: str, batch_size: int) -> str:
+    """A cell's name: its files are ``<name>.csv`` and ``<name>.json``."""
+    return f"{model}-b{batch_size}"
+
+
 def default_name(params: dict) -> str:
     key, text = load_of(params)
     tag = "c" if key == "concurrency" else "r"
-    return f"{params['model']}-b{params['batch_size']}-{tag}{text.replace(':', '_')}"
+    return f"{cell_name(params['model'], params['batch_size'])}-{tag}{text.replace(':', '_')}"
+
+
+def sweep(models: list, batch_sizes: list, concurrency_range: str = "",
+          request_rate_range: str = "") -> dict:
+    """The benchmark role's sweep: the load it varies (``load``: request_rate when a request
+    rate range is set, else concurrency, as :func:`load_of` decides for one run), its
+    ``range``, and one cell per model and batch size, in that order (``cells``: ``index``
+    from 1, ``model``, ``batch_size``, ``name`` and ``title``, the line that says which cell
+    runs and how many remain)."""
+    key, text = load_of({"concurrency_range": concurrency_range,
+                         "request_rate_range": request_rate_range})
+    pairs = [(model, int(batch)) for model in models for batch in batch_sizes]
+    cells = [{"index": index, "model": model, "batch_size": batch,
+              "name": cell_name(model, batch),
+              "title": f"Cell {index}/{len(pairs)} ({len(pairs) - index} after it): {model} "
+                       f"batch {batch}, {key.replace('_', ' ')} {text}"}
+             for index, (model, batch) in enumerate(pairs, start=1)]
+    return {"load": key, "range": text, "cells": cells}
 
 
 def missing_levels(params: dict, rows: list[dict]) -> list:

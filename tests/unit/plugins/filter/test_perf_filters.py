@@ -136,3 +136,14 @@ def test_ansible_doc_shows_each_bench_filter_s_own_documentation(tmp_path):
     assert entry["doc"]["name"] == "benchmark_host_summary"
     assert set(entry["doc"]["options"]) == set(inline["options"])
     assert entry["examples"].strip() == host_summary_plugin.EXAMPLES.strip()
+
+
+def test_benchmark_sweep_filter_wraps_the_sweep():
+    from ansible_collections.inferops.triton.plugins.filter.benchmark_sweep import FilterModule
+    sweep_filter = FilterModule().filters()["benchmark_sweep"]
+    plan = sweep_filter(["resnet50"], [1, 2], concurrency_range="1:2", request_rate_range="")
+    assert [c["title"] for c in plan["cells"]] == [
+        "Cell 1/2 (1 after it): resnet50 batch 1, concurrency 1:2",
+        "Cell 2/2 (0 after it): resnet50 batch 2, concurrency 1:2"]
+    assert sweep_filter(["m"], [4], request_rate_range="5")["load"] == "request_rate"
+    assert sweep_filter(["m"], [4], None, None)["range"] == "1"

@@ -189,3 +189,28 @@ def test_utc_text():
     assert utc_text(0) == "1970-01-01T00:00:00Z"
     assert utc_text(1796199300.9) == "2026-12-02T08:15:00Z"
     assert len(utc_text()) == len("2026-12-02T08:15:00Z") and utc_text().endswith("Z")
+
+
+def test_the_sweep_has_a_cell_per_model_and_batch_size_over_one_load():
+    from ansible_collections.inferops.triton.plugins.module_utils.bench._perf_run import sweep
+    plan = sweep(["resnet50", "bert"], [1, 8], concurrency_range="1:2")
+    assert plan["load"] == "concurrency" and plan["range"] == "1:2"
+    assert [(c["index"], c["model"], c["batch_size"], c["name"]) for c in plan["cells"]] == [
+        (1, "resnet50", 1, "resnet50-b1"), (2, "resnet50", 8, "resnet50-b8"),
+        (3, "bert", 1, "bert-b1"), (4, "bert", 8, "bert-b8")]
+    # the line the play prints for each cell (test_benchmark reads it in the play's output)
+    assert plan["cells"][0]["title"] == \
+        "Cell 1/4 (3 after it): resnet50 batch 1, concurrency 1:2"
+    assert plan["cells"][3]["title"] == "Cell 4/4 (0 after it): bert batch 8, concurrency 1:2"
+
+
+def test_a_request_rate_range_makes_the_sweep_vary_the_rate_as_one_run_does():
+    from ansible_collections.inferops.triton.plugins.module_utils.bench._perf_run import (
+        load_of,
+        sweep,
+    )
+    plan = sweep(["m"], [1], concurrency_range="1:4", request_rate_range="3:6:3")
+    one_run = {"concurrency_range": "1:4", "request_rate_range": "3:6:3"}
+    assert (plan["load"], plan["range"]) == load_of(one_run)
+    assert plan["cells"][0]["title"] == "Cell 1/1 (0 after it): m batch 1, request rate 3:6:3"
+    assert sweep([], [1], "1:2")["cells"] == []
