@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 MODEL := build/models/resnet50-v2.onnx
 
 .PHONY: help venv lab demo test check unit conformance lint sanity molecule integration clean build \
-	molecule-default molecule-rocm molecule-fleet integration-shared integration-measured
+	molecule-default molecule-rocm molecule-fleet
 
 help:
 	@echo "make demo    deploy and benchmark Triton on a local node (CPU flavour)"
@@ -76,19 +76,6 @@ $(addprefix molecule-,$(MOLECULE_SCENARIOS)): molecule-%: $(LAB_DEP)
 
 integration: $(LAB_DEP)
 	$(BIN)/pytest -q --durations=0 --durations-min=20 tests/integration
-
-# The integration tests in two halves, for make test's parallel tracks. The shared half
-# builds, distributes and runs images and measures nothing, so it can share the machine
-# with molecule; the measured half (the demo node and its benchmark, the regression gate,
-# the guide's benchmark, and the tests that reuse the demo node) has the machine to itself.
-INTEGRATION_SHARED := $(addprefix tests/integration/,test_triton_image_build.py \
-	test_triton_image_fleet.py test_triton_server.py test_build_py_userlands.py)
-integration-shared: $(LAB_DEP)
-	$(BIN)/pytest -q --durations=0 --durations-min=20 $(INTEGRATION_SHARED)
-
-integration-measured: $(LAB_DEP)
-	$(BIN)/pytest -q --durations=0 --durations-min=20 tests/integration \
-		$(addprefix --ignore=,$(INTEGRATION_SHARED))
 
 # Everything CI runs, in parallel tracks where independent, with a table of stage times
 # (tests/stages.py; each stage's log in build/test-logs/).
