@@ -7,11 +7,12 @@ Each phase runs its tracks side by side, and a track runs its stages one after t
    one core busy | the lab, which waits mostly on Docker, then molecule's rocm scenario
    (apt on three nodes) on the other core;
 2. molecule's fleet and default scenarios, then the integration tests, one after the
-   other. These are CPU-bound on two cores (Ansible on the controller, image builds and
-   ONNX Runtime inference in the nodes), and side by side they are slower than in turn
-   (measured: the image integration tests beside the fleet scenario took 624 s against
-   563 s in turn) and starve the benchmarks they measure (with two pytest-xdist workers,
-   perf_analyzer's windows recorded no request).
+   other. Tests that measure must not share the machine: beside another track they starve
+   the benchmarks they measure (with two pytest-xdist workers, perf_analyzer's windows
+   recorded no request). The integration tests keep the two cores only about half busy
+   (measured by cgroup: 1372 CPU-s in 1287 s), so tracks that keep the measuring tests
+   apart are the next step; a first try that split the demo node's tests converged it
+   twice and was slower (624 s against 563 s in turn).
 
 Each stage is `make <stage>` with its output in build/test-logs/<stage>.log; a failed
 stage's log is printed whole. A failed track stops at its failed stage; the other tracks of
