@@ -239,6 +239,16 @@ def ref_tag(ref: str) -> str:
     return split_ref(ref.partition("@")[0])[2]
 
 
+ARCHIVE_NAME_RE = re.compile(r"[/:@]")
+
+
+def archive_name(ref: str) -> str:
+    """The file name of ``ref``'s gzipped ``docker save`` archive, one path component
+    whatever registry, port, tag or digest ``ref`` names: the whole reference with each
+    ``/``, ``:`` and ``@`` made ``_``, then ``.tar.gz``."""
+    return ARCHIVE_NAME_RE.sub("_", ref) + ".tar.gz"
+
+
 def repo_digest(image: dict | None, ref: str) -> str | None:
     """The ``repository@sha256:...`` the host's image has for the repository of ``ref``."""
     if not image:

@@ -9,6 +9,7 @@ import pytest
 from ansible_collections.inferops.triton.plugins.module_utils.image._image import (
     PUSH_DIGEST_RE,
     ImageError,
+    archive_name,
     registry_config_digest,
     repo_digest,
     split_ref,
@@ -34,6 +35,19 @@ AMD = "rocm/tritoninferenceserver:tritoninferenceserver-25.12.amd1_rocm7.2_ubunt
 ])
 def test_split_ref_follows_dockers_registry_rule(ref, expected):
     assert split_ref(ref) == expected
+
+
+@pytest.mark.parametrize("ref, name", [
+    ("inferops/tritonserver:cpu", "inferops_tritonserver_cpu.tar.gz"),
+    ("inferops-lab-registry:5000/t/deb:12", "inferops-lab-registry_5000_t_deb_12.tar.gz"),
+    ("rocm/x:7.2@sha256:" + "a" * 64, "rocm_x_7.2_sha256_" + "a" * 64 + ".tar.gz"),
+    (AMD, "rocm_tritoninferenceserver_tritoninferenceserver-25.12.amd1_rocm7.2_ubuntu24.04_py3.12"
+          ".tar.gz"),
+    ("debian", "debian.tar.gz"),
+])
+def test_an_archive_is_named_after_the_whole_reference_in_one_path_component(ref, name):
+    assert archive_name(ref) == name
+    assert "/" not in archive_name(ref)
 
 
 def test_the_digest_of_a_pulled_image_is_read_from_repo_digests():
