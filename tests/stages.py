@@ -6,13 +6,15 @@ Each phase runs its tracks side by side, and a track runs its stages one after t
 1. the static checks and unit tests (lint, sanity, build, unit, conformance), which keep
    one core busy | the lab, which waits mostly on Docker, then molecule's rocm scenario
    (apt on three nodes) on the other core;
-2. molecule's fleet and default scenarios, then the integration tests, one after the
-   other. Tests that measure must not share the machine: beside another track they starve
-   the benchmarks they measure (with two pytest-xdist workers, perf_analyzer's windows
-   recorded no request). The integration tests keep the two cores only about half busy
-   (measured by cgroup: 1372 CPU-s in 1287 s), so tracks that keep the measuring tests
-   apart are the next step; a first try that split the demo node's tests converged it
-   twice and was slower (624 s against 563 s in turn).
+2. the integration tests of the demo node (converged once for them all) | molecule's fleet
+   and default scenarios, then the integration tests of the images (builds, pulls,
+   registries). The two halves share no node. Each alone keeps the two cores only about
+   half busy (the integration tests in turn: 1372 CPU-s in 1287 s, measured by cgroup).
+
+Work that measures must not share the machine: beside other work, perf_analyzer's windows
+recorded no request. So every stage holds the machine lock of tests/machine.py shared, but
+the integration stages, whose tests hold it themselves: shared, and alone where they
+benchmark.
 
 Each stage is `make <stage>` with its output in build/test-logs/<stage>.log; a failed
 stage's log is printed whole. A failed track stops at its failed stage; the other tracks of
@@ -21,6 +23,7 @@ the phase finish, and no later phase starts. The end is a table of the stages' t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -28,20 +31,31 @@ import threading
 import time
 from pathlib import Path
 
+from machine import MachineLock
+
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / "build" / "test-logs"
 PHASES = [
     [["venv"]],  # first, alone: both tracks of the next phase need it
     [["lint", "sanity", "build", "unit", "conformance"], ["lab", "molecule-rocm"]],
-    [["molecule-fleet", "molecule-default", "integration"]],
+    [["integration-demo"], ["molecule-fleet", "molecule-default", "integration-images"]],
 ]
+# Stages whose tests take the machine lock themselves (tests/integration/conftest.py).
+SELF_LOCKING = {"integration", "integration-demo", "integration-images"}
 
 
 def run_stage(stage: str, env: dict) -> tuple[int, float]:
     start = time.monotonic()
-    with open(LOGS / f"{stage}.log", "w") as log:
+    machine = None if stage in SELF_LOCKING else MachineLock()
+    held = machine.hold("shared") if machine else contextlib.nullcontext()
+    with held, open(LOGS / f"{stage}.log", "w") as log:
         proc = subprocess.run(["make", "--no-print-directory", stage], cwd=ROOT, env=env,
                               stdout=log, stderr=subprocess.STDOUT, check=False)
+    if machine:
+        machine.close()
+        if machine.waited["shared"] >= 1:
+            print(f"stage {stage:<12} waited {machine.waited['shared']:.0f} s for work that "
+                  "measures", flush=True)
     return proc.returncode, time.monotonic() - start
 
 

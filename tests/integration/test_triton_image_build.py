@@ -21,9 +21,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "lab"))
+import labctl  # noqa: E402
 import rocm_standin  # noqa: E402
 
 IMAGE = "inferops-test/tritonserver:build"
@@ -54,6 +56,10 @@ def repo(tmp_path_factory):
         pytest.skip(f"{rocm_standin.SERVER_TARBALL} is not here: the build path runs against "
                     "AMD's own repository")
     work = tmp_path_factory.mktemp("rocm-server")
+    # this Debian machine as a builder, with the packages the role gives a Debian builder
+    # (build.py imports requests and distro), which the module tests do not run the role for
+    builder = yaml.safe_load((ROOT / "roles" / "triton_image" / "vars" / "main.yml").read_text())
+    labctl.apt_install(*builder["_triton_image_builder_packages"]["Debian"])
     docker("rmi", "-f", *TOUCHED)
     rocm_standin.repo(work / "upstream", "inferops-lab/debian:12")
     yield work
