@@ -38,17 +38,21 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from ansible_collections.inferops.triton.plugins.module_utils.common._platform import (
+    platform_of,
+    unsupported,
+)
+
 DEFAULT_BASE_URL = "https://repo.radeon.com"
 APT_LISTS_DIR = "/var/lib/apt/lists"
 DEFAULT_KEY_FINGERPRINT = "CA8BB4727A47B4D09B4EE8969386B48A1A693C5C"
 AMD_ORIGIN = "repo.radeon.com"
 
-# (distribution, major version) -> the suite AMD builds for it.
+# The platform (common/_platform.platform_of) -> the suite AMD builds for it.
 SUITES = {
-    ("Ubuntu", "24"): "noble",
-    ("Debian", "12"): "jammy",
+    "Ubuntu 24.04": "noble",
+    "Debian 12": "jammy",
 }
-SUPPORTED = ("Ubuntu 24.04", "Debian 12")
 
 # ROCm release -> (amdgpu driver repository, graphics repository). Where AMD did not bump
 # every repository in a release its install guide points at the older one, e.g. 7.2.2 at
@@ -87,13 +91,10 @@ def repo_dir(version, variable="rocm_version"):
 
 
 def suite_for(distribution, distribution_version):
-    major = str(distribution_version).split(".", maxsplit=1)[0]
-    suite = SUITES.get((distribution, major))
-    if suite is None or (distribution == "Ubuntu" and str(distribution_version) != "24.04"):
-        raise RocmRepoError(
-            f"ansible_facts.distribution {distribution} {distribution_version} is not supported "
-            f"by the rocm role; supported: {', '.join(SUPPORTED)}")
-    return suite
+    reason = unsupported(distribution, distribution_version, "rocm")
+    if reason:
+        raise RocmRepoError(reason)
+    return SUITES[platform_of(distribution, distribution_version)]
 
 
 def pin_origin_for(base_url, pin_origin=None):
