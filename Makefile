@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 MODEL := build/models/resnet50-v2.onnx
 
 .PHONY: help venv lab demo test check unit conformance lint sanity molecule integration clean build \
-	molecule-default molecule-rocm molecule-fleet integration-demo integration-images
+	molecule-default molecule-rocm molecule-fleet
 
 help:
 	@echo "make demo    deploy and benchmark Triton on a local node (CPU flavour)"
@@ -74,21 +74,8 @@ molecule: $(addprefix molecule-,$(MOLECULE_SCENARIOS))
 $(addprefix molecule-,$(MOLECULE_SCENARIOS)): molecule-%: $(LAB_DEP)
 	$(BIN)/molecule test -s $*
 
-# The integration tests in two halves that share no node: the demo node's (its first
-# converge serves them all) and the images' (build, pull, registries, stand-ins).
-INTEGRATION_DEMO := $(addprefix tests/integration/test_,$(addsuffix .py,\
-	bad_input benchmark demo model_repository triton_server))
-INTEGRATION_IMAGES := $(filter-out $(INTEGRATION_DEMO),$(wildcard tests/integration/test_*.py))
-PYTEST_INTEGRATION := $(BIN)/pytest -q --durations=0 --durations-min=20
-
 integration: $(LAB_DEP)
-	$(PYTEST_INTEGRATION) tests/integration
-
-integration-demo: $(LAB_DEP)
-	$(PYTEST_INTEGRATION) $(INTEGRATION_DEMO)
-
-integration-images: $(LAB_DEP)
-	$(PYTEST_INTEGRATION) $(INTEGRATION_IMAGES)
+	$(BIN)/pytest -q --durations=0 --durations-min=20 tests/integration
 
 # Everything CI runs, in parallel tracks where independent, with a table of stage times
 # (tests/stages.py; each stage's log in build/test-logs/).

@@ -6,15 +6,20 @@ Each phase runs its tracks side by side, and a track runs its stages one after t
 1. the static checks and unit tests (lint, sanity, build, unit, conformance), which keep
    one core busy | the lab, which waits mostly on Docker, then molecule's rocm scenario
    (apt on three nodes) on the other core;
-2. the integration tests of the demo node (converged once for them all) | molecule's fleet
-   and default scenarios, then the integration tests of the images (builds, pulls,
-   registries). The two halves share no node. Each alone keeps the two cores only about
-   half busy (the integration tests in turn: 1372 CPU-s in 1287 s, measured by cgroup).
+2. molecule's fleet and default scenarios, then the integration tests, one after the
+   other. Tests that measure must not share the machine: beside another track they starve
+   the benchmarks they measure (with two pytest-xdist workers, perf_analyzer's windows
+   recorded no request). Two ways of running them beside other work were measured and were
+   slower: the image tests beside the fleet scenario (624 s against 563 s in turn, and the
+   demo node converged twice), and the demo node's tests beside the images' tests and the
+   fleet and default scenarios, with a machine lock that let the benchmarking tests run
+   alone (integration-images took 1017 s against about 550 s alone, molecule-default 520 s
+   against 156 s, of which 176 s waiting: the benchmarking half runs alone for about
+   500 s, and the rest is bound by the two cores).
 
-Work that measures must not share the machine: beside other work, perf_analyzer's windows
-recorded no request. So every stage holds the machine lock of tests/machine.py shared, but
-the integration stages, whose tests hold it themselves: shared, and alone where they
-benchmark.
+Each phase's line and the final table give the machine's busy CPU-seconds (/proc/stat,
+every process and container) beside the wall time: a phase near twice its wall time in
+CPU-seconds is bound by the two cores, and only less work makes it faster.
 
 Each stage is `make <stage>` with its output in build/test-logs/<stage>.log; a failed
 stage's log is printed whole. A failed track stops at its failed stage; the other tracks of
@@ -23,7 +28,6 @@ the phase finish, and no later phase starts. The end is a table of the stages' t
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -31,32 +35,30 @@ import threading
 import time
 from pathlib import Path
 
-from machine import MachineLock
-
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / "build" / "test-logs"
 PHASES = [
     [["venv"]],  # first, alone: both tracks of the next phase need it
     [["lint", "sanity", "build", "unit", "conformance"], ["lab", "molecule-rocm"]],
-    [["integration-demo"], ["molecule-fleet", "molecule-default", "integration-images"]],
+    [["molecule-fleet", "molecule-default", "integration"]],
 ]
-# Stages whose tests take the machine lock themselves (tests/integration/conftest.py).
-SELF_LOCKING = {"integration", "integration-demo", "integration-images"}
 
 
-def run_stage(stage: str, env: dict) -> tuple[int, float]:
-    start = time.monotonic()
-    machine = None if stage in SELF_LOCKING else MachineLock()
-    held = machine.hold("shared") if machine else contextlib.nullcontext()
-    with held, open(LOGS / f"{stage}.log", "w") as log:
+def busy_seconds() -> float:
+    """CPU-seconds the machine has been busy since boot, all cores (/proc/stat: user, nice,
+    system, irq and softirq; not idle, iowait or steal)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = map(int, fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def run_stage(stage: str, env: dict) -> tuple[int, float, float]:
+    """(exit status, wall seconds, the machine's busy CPU-seconds meanwhile, whatever ran)."""
+    start, busy = time.monotonic(), busy_seconds()
+    with open(LOGS / f"{stage}.log", "w") as log:
         proc = subprocess.run(["make", "--no-print-directory", stage], cwd=ROOT, env=env,
                               stdout=log, stderr=subprocess.STDOUT, check=False)
-    if machine:
-        machine.close()
-        if machine.waited["shared"] >= 1:
-            print(f"stage {stage:<12} waited {machine.waited['shared']:.0f} s for work that "
-                  "measures", flush=True)
-    return proc.returncode, time.monotonic() - start
+    return proc.returncode, time.monotonic() - start, busy_seconds() - busy
 
 
 def main() -> int:
@@ -64,13 +66,13 @@ def main() -> int:
     # Stages after the lab must not each re-run it (two at once would race on it).
     env = dict(os.environ, LAB_READY="1")
     times, failed, lock = [], [], threading.Lock()
-    begin = time.monotonic()
+    begin, begin_busy = time.monotonic(), busy_seconds()
 
     def track(stages, env):
         for stage in stages:
-            rc, seconds = run_stage(stage, env)
+            rc, seconds, cpu = run_stage(stage, env)
             with lock:
-                times.append((stage, seconds, rc))
+                times.append((stage, seconds, cpu, rc))
                 print(f"stage {stage:<12} {'passed' if rc == 0 else 'FAILED'} in "
                       f"{seconds:6.0f} s", flush=True)
                 if rc != 0:
@@ -79,23 +81,26 @@ def main() -> int:
 
     for number, tracks in enumerate(PHASES):
         print(f"phase {number}: " + " | ".join(" → ".join(t) for t in tracks), flush=True)
-        started = time.monotonic()
+        started, busy = time.monotonic(), busy_seconds()
         threads = [threading.Thread(target=track, args=(t, env)) for t in tracks]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        print(f"phase {number}: {time.monotonic() - started:.0f} s", flush=True)
+        print(f"phase {number}: {time.monotonic() - started:.0f} s, "
+              f"{busy_seconds() - busy:.0f} CPU-s", flush=True)
         if failed:
             break
 
     for stage in failed:
         print(f"\n===== {stage} failed: build/test-logs/{stage}.log =====", flush=True)
         sys.stdout.write((LOGS / f"{stage}.log").read_text(errors="replace"))
-    print("\nstage          seconds")
-    for stage, seconds, rc in times:
-        print(f"{stage:<14} {seconds:7.0f}{'' if rc == 0 else '  FAILED'}")
-    print(f"{'total (wall)':<14} {time.monotonic() - begin:7.0f}")
+    # CPU-s: the whole machine's while the stage ran, other tracks of its phase included
+    print(f"\nstage          seconds   CPU-s  (of {os.cpu_count()} cores)")
+    for stage, seconds, cpu, rc in times:
+        print(f"{stage:<14} {seconds:7.0f} {cpu:7.0f}{'' if rc == 0 else '  FAILED'}")
+    print(f"{'total (wall)':<14} {time.monotonic() - begin:7.0f} "
+          f"{busy_seconds() - begin_busy:7.0f}")
     if failed:
         print(f"make test: failed in {', '.join(failed)}")
         return 1

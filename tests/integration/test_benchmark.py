@@ -41,8 +41,6 @@ FAST = {"benchmark_batch_sizes": [1, 2], "benchmark_concurrency_range": "1:2",
         "benchmark_measurement_interval_ms": 2500, "benchmark_stability_percentage": 50,
         "benchmark_max_trials": 10}
 REPORT_FILES = ("summary.csv", "summary.json", "report.md", "report.png")
-# Each test measures: alone on the machine (tests/machine.py); the fixture's converge shares it.
-pytestmark = pytest.mark.usefixtures("alone")
 
 
 class Fleet:

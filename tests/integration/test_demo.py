@@ -38,7 +38,6 @@ def test_demo_converges_and_reports(demo_node):
                 assert cell["throughput_infer_per_sec"] > 0
 
 
-@pytest.mark.usefixtures("alone")  # it benchmarks one cell
 def test_second_run_changes_nothing(demo_node):
     # The whole path again, the benchmark included; one cell of it is enough here (the
     # sweep's numbers are the first run's test).

@@ -33,8 +33,7 @@ def test_the_supported_platforms_have_no_reason(distribution, version):
     ("Ubuntu", "22.04"), ("Ubuntu", "24.10"), ("Debian", "13.1"), ("Debian", "11"),
     ("RedHat", "9.4"),
 ])
-def test_another_platform_is_refused_naming_the_facts_the_role_and_the_list(distribution,
-                                                                              version):
+def test_another_platform_is_refused_naming_the_role_and_the_list(distribution, version):
     assert unsupported(distribution, version, "docker_engine") == (
         f"ansible_facts.distribution {distribution} {version} is not supported by the "
         "docker_engine role; supported: Ubuntu 24.04, Debian 12")
