@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.inferops.triton.plugins.module_utils.common._platform import (
+from ansible_collections.inferops.triton.plugins.module_utils.common._platform_controller import (
     unsupported,
 )
 

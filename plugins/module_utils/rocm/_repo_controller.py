@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from ansible_collections.inferops.triton.plugins.module_utils.common._platform import (
+from ansible_collections.inferops.triton.plugins.module_utils.common._platform_controller import (
     platform_of,
     unsupported,
 )
@@ -48,7 +48,7 @@ APT_LISTS_DIR = "/var/lib/apt/lists"
 DEFAULT_KEY_FINGERPRINT = "CA8BB4727A47B4D09B4EE8969386B48A1A693C5C"
 AMD_ORIGIN = "repo.radeon.com"
 
-# The platform (common/_platform.platform_of) -> the suite AMD builds for it.
+# The platform (common/_platform_controller.platform_of) -> the suite AMD builds for it.
 SUITES = {
     "Ubuntu 24.04": "noble",
     "Debian 12": "jammy",

@@ -3,7 +3,7 @@
 """The platforms the collection installs on, and a host's platform read from its facts: the
 one list the rocm role's repositories and the docker_engine role's packages check.
 
-Travels to hosts: standard library only.
+Controller-side: the rocm role's repository plan and the platform_unsupported filter read it.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""common/_platform.py: the platforms the rocm and docker_engine roles install on, read from a
-host's facts as Ansible gathers them (distribution_version is Ubuntu's release, Debian's
-point release)."""
+"""common/_platform_controller.py: the platforms the rocm and docker_engine roles install
+on, read from a host's facts as Ansible gathers them (distribution_version is Ubuntu's
+release, Debian's point release)."""
 
 import pytest
 
-from ansible_collections.inferops.triton.plugins.module_utils.common._platform import (
+from ansible_collections.inferops.triton.plugins.module_utils.common._platform_controller import (
     SUPPORTED,
     platform_of,
     unsupported,
