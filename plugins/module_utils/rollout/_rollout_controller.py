@@ -1,9 +1,11 @@
 # Copyright (c) inferops.triton contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A rolling upgrade's summary: what each host of the rollout ended with, from the records
-the rollout role leaves on each host (``rollout_result``), and the rule that stops it."""
+"""A rolling upgrade's records: the one each host of the rollout leaves (``rollout_result``,
+made by ``host_record``), the summary of them all, and the rule that stops it."""
 
 from __future__ import annotations
+
+from ansible.module_utils.parsing.convert_bool import boolean
 
 # updated: the new version serves; current: it already did; rolled back: the new version
 # failed and the old one serves again; rollback failed: neither serves; not reached: the
@@ -12,8 +14,53 @@ OUTCOMES = ("updated", "current", "rolled back", "rollback failed", "not reached
 PASSED = ("updated", "current")
 
 
+# How a host's switch ended, as the rollout role's tasks know it: the new version passed
+# its gate, or it failed and the rollback point was put back (or that failed too).
+STAGES = ("switched", "rolled back", "rollback failed")
+
+
 class RolloutError(ValueError):
     pass
+
+
+def _image(held) -> dict:
+    held = held or {}
+    return {"image": held.get("image_ref"), "image_id": held.get("image_id")}
+
+
+def host_record(stage, host, changed=None, before=None, switched=None, restored=None,
+                image_changed=False, models_changed=None, models_removed=None, error="",
+                rollback_error="", started=None, ended=None) -> dict:
+    """The record a host of the rollout keeps (``rollout_result``) and summary.json lists.
+
+    ``stage``: one of STAGES. ``changed``: what the switch changed (image, models, server,
+    each true or false): a switch that changed something is ``updated``, else ``current``.
+    ``before``: the rollback point (triton_rollback's result); ``switched``: the new image
+    (``image_ref``, ``image_id``); ``restored``: the image the rollback put back, which is
+    the image after when the switch failed. ``passed``: whether the host took the new
+    version: the verdict the batch's failure and the playbook's end read."""
+    if stage not in STAGES:
+        raise RolloutError(f"{host}: the rollout stage {stage!r} is not one of "
+                           f"{', '.join(STAGES)}")
+    if stage == "switched":
+        changes = (changed or {}).values()
+        outcome = "updated" if any(boolean(flag) for flag in changes) else "current"
+    else:
+        outcome = stage
+    return {
+        "host": host,
+        "outcome": outcome,
+        "passed": outcome in PASSED,
+        "before": _image(before),
+        "after": _image(switched if stage == "switched" else restored),
+        "image_changed": boolean(image_changed),
+        "models_changed": list(models_changed or []),
+        "models_removed": list(models_removed or []),
+        "error": error or None,
+        "rollback_error": rollback_error or None,
+        "started": started,
+        "ended": ended,
+    }
 
 
 def should_stop(outcomes: list, max_fail_percentage) -> bool:
