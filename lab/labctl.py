@@ -316,6 +316,28 @@ def node_exec(name: str, *argv: str, data: str | None = None, check: bool = True
     return res.stdout
 
 
+def copy_image(source: str, dest: str, image: str) -> None:
+    """Give node ``dest`` the image ``image`` that node ``source`` holds (docker save on
+    one, docker load on the other, streamed): shared lab nodes need not build the same
+    image twice. ``dest``'s engine must be installed; its start is waited for."""
+    for _second in range(60):
+        if run(["docker", "exec", dest, "docker", "info"], check=False,
+               capture_output=True).returncode == 0:
+            break
+        time.sleep(1)
+    else:
+        sys.exit(f"lab: the Docker engine in node {dest} did not start")
+    save = subprocess.Popen(["docker", "exec", source, "docker", "save", image],
+                            stdout=subprocess.PIPE)
+    load = subprocess.run(["docker", "exec", "-i", dest, "docker", "load", "-q"],
+                          stdin=save.stdout, capture_output=True, text=True, check=False)
+    save.stdout.close()
+    if save.wait() != 0 or load.returncode != 0:
+        sys.exit(f"lab: copying {image} from node {source} to node {dest} failed: "
+                 f"{load.stderr.strip()}")
+    log(f"node {dest}: {image} loaded from node {source}")
+
+
 def registry_up(name: str, out_dir: Path) -> dict:
     """A node on the lab network serving Debian's ``docker-registry`` package (the
     Distribution registry 2.8) over TLS with htpasswd logins, as a private registry is run:

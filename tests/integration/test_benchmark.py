@@ -80,6 +80,12 @@ def fleet(demo_node, tmp_path_factory):
     assert rc == 0, out[-5000:]
     labctl.node_down(NODE2)
     labctl.node_up(NODE2, [], image=labctl.DOCKER_NODE_IMAGE)  # Docker Engine preinstalled
+    # The server image the demo node built from the same context, shared rather than built
+    # again: the role finds its provenance current and skips the build (the demo tests it).
+    image = subprocess.run(["docker", "exec", NODE, "docker", "inspect", "--format",
+                            "{{ .Config.Image }}", "triton-server"], capture_output=True,
+                           text=True, check=True).stdout.strip()
+    labctl.copy_image(NODE, NODE2, image)
     fleet = Fleet(tmp_path_factory.mktemp("fleet"), demo_node.model_url)
     rc, out = fleet.play("site.yml", "--limit", NODE2, benchmark_enabled=False)
     assert rc == 0, out[-5000:]
