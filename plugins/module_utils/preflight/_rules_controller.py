@@ -32,6 +32,12 @@ from ansible_collections.inferops.triton.plugins.module_utils.server import (
     _placement as _server_placement,
 )
 from ansible_collections.inferops.triton.plugins.module_utils.server import _unit as _server_unit
+from ansible_collections.inferops.triton.plugins.module_utils.tune import (
+    _candidate_controller as _tune_candidate,
+)
+from ansible_collections.inferops.triton.plugins.module_utils.tune import (
+    _search_controller as _tune_search,
+)
 
 # The roles each playbook runs, in order. A role whose switch variable is false is left out
 # (site.yml includes it only then).
@@ -40,6 +46,7 @@ PLAYBOOK_ROLES = {
              "benchmark"),
     "rollout": ("triton_image", "model_repository", "triton_server", "rollout"),
     "benchmark": ("benchmark",),
+    "tune": ("triton_server", "tune"),
 }
 SWITCHES = {"rocm": ("rocm_enabled", False), "benchmark": ("benchmark_enabled", True)}
 
@@ -390,6 +397,30 @@ def rollout_rules(v: dict) -> list:
     return errors
 
 
+def tune_rules(v: dict) -> list:
+    """Tuning loads candidates through the repository API, which only explicit model control
+    offers; the objective needs its bound."""
+    errors = []
+    mode = v.get("triton_server_model_control_mode", "none")
+    if mode != "explicit":
+        errors.append(f"triton_server_model_control_mode: {mode!r} on the canary; tuning loads "
+                      "each candidate through Triton's repository API, which needs 'explicit' "
+                      "(deploy the canary with triton_server_model_control_mode=explicit)")
+    objective = v.get("tune_objective")
+    for kind, name in (("throughput", "tune_latency_slo_ms"), ("latency", "tune_request_rate")):
+        value = v.get(name)
+        if objective == kind and isinstance(value, (int, float)) and value <= 0:
+            errors.append(f"{name}: {value:g} with tune_objective={kind}; give a bound above 0")
+    space = v.get("tune_space")
+    if isinstance(space, dict) and space:
+        try:
+            _tune_search.check_space(space, {name: None for name in space})
+            _tune_candidate.check_names(space)
+        except ValueError as exc:
+            errors.append(str(exc))
+    return errors
+
+
 def _placement(v: dict, rocm: dict | None) -> list:
     """The servers against the host's GPUs, the restricted APIs and the environment, as
     triton_service will render them."""
@@ -427,6 +458,7 @@ def rules(roles: list, values: dict, rocm: dict | None, defined: dict) -> list:
         "triton_server": lambda: triton_server_rules(values, rocm) + _placement(values, rocm),
         "benchmark": lambda: benchmark_rules(values),
         "rollout": lambda: rollout_rules(values),
+        "tune": lambda: tune_rules(values),
     }
     for role in roles:
         if role in checks:

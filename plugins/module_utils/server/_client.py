@@ -15,6 +15,10 @@ KServe v2 protocol and Triton's extensions:
   ``{name, version, state, reason}``; a model the server never loaded (explicit model
   control) has only ``name``; ``reason`` holds the load error of an UNAVAILABLE model;
 - ``GET /v2/models/<m>/config``: the served config in protobuf JSON form;
+- ``POST /v2/repository/models/<m>/load`` (explicit model control): loads or reloads the
+  model, with ``{"parameters": {"config": "<JSON>"}}`` in place of its config.pbtxt (the
+  file stays as it is); answers 200 with no body once the model is loaded, else the error;
+- ``POST /v2/repository/models/<m>/unload``: unloads it;
 - ``POST /v2/models/<m>/infer``: JSON tensors (``data`` flat, row-major); FP16 and BF16
   travel only as binary tensor data (the binary data extension: the JSON header first,
   its length in ``Inference-Header-Content-Length``, then the raw bytes);
@@ -156,6 +160,25 @@ class TritonClient:
 
     def config(self, model):
         return self._json("GET", f"/v2/models/{quote_name(model)}/config")
+
+    def _repository(self, action, model, body, timeout=None):
+        path = f"/v2/repository/models/{quote_name(model)}/{action}"
+        response = self.request("POST", path, json.dumps(body).encode("utf-8"),
+                                {"Content-Type": "application/json"}, timeout)
+        if response.status != 200:
+            raise RequestFailed(f"POST {self.url}{path}: HTTP {response.status}: "
+                                f"{_error_text(response)}", response.status)
+
+    def load(self, model, config=None, timeout=None):
+        """Load or reload ``model`` (explicit model control); ``config``: a complete model
+        configuration (protobuf JSON form) served instead of the repository's config.pbtxt,
+        which is left as it is. Returns once the server has loaded it; a load the server
+        refuses is RequestFailed with its error."""
+        body = {} if config is None else {"parameters": {"config": json.dumps(config)}}
+        self._repository("load", model, body, timeout)
+
+    def unload(self, model, timeout=None):
+        self._repository("unload", model, {}, timeout)
 
     def infer(self, model, request):
         """Send an ``infer_request``; return ``(status, response JSON or None, error text

@@ -2,7 +2,8 @@
 only on the controller is apart from what travels to hosts.
 
 - Every file sits in a domain folder (``common``, ``rocm``, ``engine``, ``image``, ``models``,
-  ``server``, ``bench``, ``rollout``, ``preflight``); nothing lies flat in module_utils.
+  ``server``, ``bench``, ``rollout``, ``tune``, ``preflight``); nothing lies flat in
+  module_utils.
 - A file named ``*_controller.py`` runs only on the controller (filters, the preflight
   action, modules delegated to localhost); it may use the controller's packages.
 - Every other file travels to hosts inside AnsiballZ payloads: it imports only the standard
@@ -20,9 +21,9 @@ PLUGINS = ROOT / "plugins"
 MODULE_UTILS = PLUGINS / "module_utils"
 PREFIX = "ansible_collections.inferops.triton.plugins."
 DOMAINS = {"common", "rocm", "engine", "image", "models", "server", "bench", "rollout",
-           "preflight"}
+           "tune", "preflight"}
 # Modules that run on the controller (delegate_to: localhost, or documentation only).
-CONTROLLER_MODULES = {"benchmark_report", "preflight"}
+CONTROLLER_MODULES = {"benchmark_report", "preflight", "triton_tune", "tune_record"}
 
 
 def imports(path):

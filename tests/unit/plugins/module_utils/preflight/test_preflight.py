@@ -15,7 +15,7 @@ from ansible_collections.inferops.triton.plugins.module_utils.preflight import (
 
 ROOT = Path(__file__).resolve().parents[5]
 ROLES = ("rocm", "docker_engine", "triton_image", "model_repository", "triton_server",
-         "benchmark", "rollout")
+         "benchmark", "rollout", "tune")
 
 
 def spec_options(role):
@@ -59,7 +59,10 @@ def good_values():
         triton_image_builder="node1", benchmark_results_dir="/srv/results",
         benchmark_perf_analyzer_requirements="/srv/req.txt",
         triton_image_cpu_requirements="/srv/req.txt", rocm_apt_key_url="https://x/key",
-        rollout_results_dir="/srv/rollout")
+        rollout_results_dir="/srv/rollout", tune_models=["resnet50"],
+        tune_dir="/srv/tuned",
+        # the canary's, for the tune role (the other roles take any mode)
+        triton_server_model_control_mode="explicit")
     return values
 
 
@@ -107,6 +110,15 @@ EIGHT_GPUS = {"gpus": [{"index": i, "render_node": f"/dev/dri/renderD{128 + i}"}
     ({"triton_server_bind_address": "localhost"}, "'localhost' is not an IP address"),
     ({"triton_server_shm_size": "1 gig"}, "triton_server_shm_size: '1 gig' is not a size"),
     ({"benchmark_models": ["bert"]}, "benchmark_models: 'bert' is not in triton_models"),
+    ({"triton_server_model_control_mode": "none"},
+     "triton_server_model_control_mode: 'none' on the canary; tuning loads each candidate"),
+    ({"tune_latency_slo_ms": 0}, "tune_latency_slo_ms: 0 with tune_objective=throughput"),
+    ({"tune_objective": "latency"}, "tune_request_rate: 0 with tune_objective=latency"),
+    ({"tune_objective": "speed"},
+     "value of tune_objective must be one of: throughput, latency, got: speed"),
+    ({"tune_space": {"instances": [1, 2]}}, "instances: not a parameter autotune varies"),
+    ({"tune_space": {"instance_count": []}},
+     "tune_space.instance_count: [] is not a non-empty list of values"),
 ])
 def test_a_bad_variable_is_named_with_its_value(change, words):
     errors = check(change)
@@ -159,6 +171,7 @@ def test_a_playbook_checks_the_roles_it_runs():
     assert _preflight.roles_for("rollout", {}) == [
         "triton_image", "model_repository", "triton_server", "rollout"]
     assert _preflight.roles_for("benchmark", {}) == ["benchmark"]
+    assert _preflight.roles_for("tune", {}) == ["triton_server", "tune"]
     with pytest.raises(ValueError, match="playbook: 'deploy' is not one of"):
         _preflight.roles_for("deploy", {})
 
@@ -181,6 +194,8 @@ def test_the_playbooks_roles_are_the_roles_they_run():
     rollout = (ROOT / "playbooks" / "rollout.yml").read_text()
     assert "_preflight_playbook: rollout" in rollout
     assert "playbook: benchmark" in (ROOT / "playbooks" / "benchmark.yml").read_text()
+    tune = (ROOT / "playbooks" / "tune.yml").read_text()
+    assert "playbook: tune" in tune and "role: inferops.triton.tune" in tune
 
 
 def test_a_bad_restricted_value_is_said_to_be_wrong_but_never_shown():

@@ -1,0 +1,150 @@
+"""tune/_search_controller.py: the autotune search's rules, on response surfaces given as
+functions of the candidate (what a perf_analyzer sweep of it would give), so that the grid's
+best is known."""
+
+import pytest
+
+from ansible_collections.inferops.triton.plugins.module_utils.tune._search_controller import (
+    CoordinateSearch,
+    TuneError,
+    grid,
+    grid_size,
+    key_of,
+    score,
+    search_for,
+)
+
+SPACE = {"instance_count": [1, 2, 3], "max_batch_size": [1, 2, 4, 8],
+         "max_queue_delay_microseconds": [0, 100, 1000], "intra_op_thread_count": [0, 1, 2]}
+GUIDE = {"instance_count": 1, "max_batch_size": 8, "max_queue_delay_microseconds": 100,
+         "intra_op_thread_count": 0}
+SLO = {"kind": "throughput", "percentile": 99, "slo_ms": 200}
+
+
+def sweep(throughput, p99_ms):
+    """One candidate's points over concurrency 1..4: throughput rises, latency too."""
+    return [{"concurrency": c, "throughput_infer_per_sec": throughput * min(c, 2) / 2,
+             "p99_latency_us": p99_ms * 1000 * c / 2} for c in (1, 2, 3, 4)]
+
+
+def surface(candidate):
+    """Throughput that batching and instances raise, thread settings that matter, and a
+    latency that a long queue delay and big batches push past the objective."""
+    tput = 10 * (1 + 0.3 * (candidate["max_batch_size"] >= 4)) \
+        * {1: 1.0, 2: 1.15, 3: 1.1}[candidate["instance_count"]] \
+        * {0: 1.0, 1: 0.7, 2: 1.05}[candidate["intra_op_thread_count"]]
+    p99 = 100 + 20 * candidate["max_batch_size"] + candidate["max_queue_delay_microseconds"] / 10
+    return sweep(tput, p99)
+
+
+def run(search, measure):
+    while (candidate := search.propose()) is not None:
+        search.record(candidate, measure(candidate))
+    return search
+
+
+def grid_best(measure, objective=None):
+    """The grid's best score and every candidate that reaches it."""
+    objective = objective or SLO
+    scored = [(score(measure(c), objective), c) for c in grid(SPACE)]
+    best = max(s["value"] for s, c in scored if s is not None)
+    return best, [key_of(c) for s, c in scored if s is not None and s["value"] == best]
+
+
+def test_it_finds_the_grids_best_with_a_third_of_its_measurements():
+    search = run(CoordinateSearch(SPACE, GUIDE, SLO), surface)
+    best_value, best = grid_best(surface)
+    assert search.best()["score"]["value"] == pytest.approx(best_value)
+    assert key_of(search.best()["candidate"]) in best
+    assert len(search.measured) * 3 <= grid_size(SPACE) == 108
+
+
+def test_each_candidate_is_measured_once_and_the_start_first():
+    seen = []
+    search = CoordinateSearch(SPACE, GUIDE, SLO)
+    while (candidate := search.propose()) is not None:
+        seen.append(key_of(candidate))
+        search.record(candidate, surface(candidate))
+    assert seen[0] == key_of(GUIDE)
+    assert len(seen) == len(set(seen))
+
+
+def test_a_point_over_the_objective_does_not_count():
+    points = sweep(10, 150)  # p99 75, 150, 225, 300 ms
+    assert score(points, SLO)["point"]["concurrency"] == 2
+    assert score(points, dict(SLO, slo_ms=50)) is None
+
+
+def test_a_candidate_that_misses_the_objective_is_never_chosen():
+    def measure(candidate):  # more throughput, but always over the objective
+        points = surface(candidate)
+        if candidate["instance_count"] == 3:
+            return [dict(p, throughput_infer_per_sec=1000, p99_latency_us=10**9)
+                    for p in points]
+        return points
+    search = run(CoordinateSearch(SPACE, GUIDE, SLO), measure)
+    assert search.best()["candidate"]["instance_count"] != 3
+
+
+def test_a_gain_within_the_noise_keeps_the_current_value():
+    def measure(candidate):  # two instances 2 % better: within 3 % noise
+        return sweep(10 * (1.02 if candidate["instance_count"] == 2 else 1), 100)
+    search = run(CoordinateSearch(SPACE, GUIDE, SLO, noise=0.03), measure)
+    assert search.best()["candidate"] == GUIDE
+    search = run(CoordinateSearch(SPACE, GUIDE, SLO, noise=0.01), measure)
+    assert search.best()["candidate"]["instance_count"] == 2
+
+
+def test_the_latency_objective_takes_the_lowest_latency_that_serves_the_rate():
+    objective = {"kind": "latency", "percentile": 95, "rate": 9}
+    points = [{"throughput_infer_per_sec": 8, "p95_latency_us": 1000},
+              {"throughput_infer_per_sec": 9.5, "p95_latency_us": 3000},
+              {"throughput_infer_per_sec": 12, "p95_latency_us": 5000}]
+    assert score(points, objective)["value"] == 3000
+
+
+def test_no_candidate_meets_the_objective():
+    search = run(CoordinateSearch(SPACE, GUIDE, dict(SLO, slo_ms=1)), surface)
+    assert search.best() is None
+
+
+@pytest.mark.parametrize("space, start, words", [
+    ({}, GUIDE, "tune_space: {} is not a mapping"),
+    ({"instance_count": []}, GUIDE, "tune_space.instance_count: [] is not a non-empty list"),
+    ({"instance_count": [1, 1]}, GUIDE, "lists a value twice"),
+    ({"preferred_batch_size": [4]}, GUIDE, "no value for preferred_batch_size"),
+])
+def test_a_space_that_cannot_be_searched_is_named(space, start, words):
+    with pytest.raises(TuneError, match=words.replace("[", r"\[").replace("]", r"\]")
+                       .replace("{", r"\{").replace("}", r"\}")):
+        CoordinateSearch(space, start, SLO)
+
+
+def test_an_unknown_objective_is_named():
+    with pytest.raises(TuneError, match="tune_objective: 'fastest' is not one of"):
+        CoordinateSearch(SPACE, GUIDE, {"kind": "fastest"})
+
+
+def test_the_search_takes_results_in_the_order_it_proposes():
+    search = CoordinateSearch(SPACE, GUIDE, SLO)
+    first = search.propose()
+    with pytest.raises(TuneError, match="record the last candidate"):
+        search.propose()
+    with pytest.raises(TuneError, match="is not the candidate the search proposed"):
+        search.record(dict(first, instance_count=3), [])
+
+
+def test_the_grid_measures_every_candidate_and_keeps_the_best():
+    space = {"a": [1, 2, 3], "b": [10, 20]}
+    objective = {"kind": "throughput", "slo_ms": 100}
+    search = search_for("grid", space, {"a": 1, "b": 10}, objective)
+    seen = []
+    while (candidate := search.propose()) is not None:
+        seen.append(candidate)
+        value = 100 + 10 * candidate["a"] * (candidate["b"] == 20)
+        search.record(candidate, [{"concurrency": 1, "throughput_infer_per_sec": value,
+                                   "p99_latency_us": 1000}])
+    assert seen == grid(space) and len(seen) == grid_size(space) == 6
+    assert search.best()["candidate"] == {"a": 3, "b": 20}
+    with pytest.raises(TuneError, match="tune_strategy: 'random' is not one of coordinate, grid"):
+        search_for("random", space, {"a": 1, "b": 10}, {"kind": "throughput", "slo_ms": 1})
