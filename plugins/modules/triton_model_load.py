@@ -15,7 +15,7 @@ description:
   - With O(config), the server serves that configuration instead of the model's
     C(config.pbtxt), which is left as it is. Without it, the model is loaded from the
     repository - but Triton keeps a model whose files did not change loaded as it is, a
-    trial configuration included (seen on the lab's tritonserver): to put a model back
+    trial configuration included (seen on the lab's tritonserver); to put a model back
     after a trial, load it with the configuration it served before.
   - With O(state=unloaded), unloads the model instead.
   - A load or unload is an action on the running server, so it always reports a change;
