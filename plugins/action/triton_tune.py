@@ -22,7 +22,8 @@ from ansible_collections.inferops.triton.plugins.module_utils.tune._tune_control
 )
 
 ARGS = ("model", "space", "flavour", "strategy", "objective", "start", "baseline", "noise",
-        "max_passes", "url", "headers", "perf", "timeout")
+        "max_passes", "finalists", "budget", "candidates", "url", "headers", "perf",
+        "timeout")
 
 
 class ActionModule(ActionBase):
@@ -87,7 +88,10 @@ class ActionModule(ActionBase):
                            start=args.get("start"), baseline=args.get("baseline"),
                            noise=float(args.get("noise", 0.03)),
                            max_passes=int(args.get("max_passes", 3)),
-                           strategy=args.get("strategy", "coordinate"))
+                           strategy=args.get("strategy", "coordinate"),
+                           candidates=args.get("candidates") or None,
+                           finalists=int(args.get("finalists", 3)),
+                           budget=int(args.get("budget") or 0) or None)
         except (TuneError, CandidateError) as exc:
             raise AnsibleActionFail(f"{model}: {exc}") from None
         result.update(changed=True, model=model, served=served,

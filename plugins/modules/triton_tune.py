@@ -16,9 +16,12 @@ description:
     with M(inferops.triton.perf_analyzer) over the load range of O(perf).
   - The candidates come from a coordinate search over O(space) from O(start) - one
     parameter at a time, every value with the others held, the best kept when it beats
-    the current one by more than O(noise); passes until one changes nothing, at most
-    O(max_passes). Each distinct candidate is measured once. O(baseline), when given, is
-    measured first in the same run.
+    the current one by more than the noise; passes until one changes nothing, at most
+    O(max_passes). The start is measured twice, and the noise is the larger of the two
+    results' relative spread and O(noise). Then the finalists (the current candidate and
+    the best others within the noise of the best, O(finalists) in all) are measured
+    again and the best mean wins. At most O(budget) measurements in all. O(baseline),
+    when given, is measured first in the same run.
   - A candidate the server refuses to load is recorded with the server's error and scores
     nothing; the search goes on. A load level perf_analyzer could not stabilise within its
     C(max_trials) is kept in the candidate's points as C(stable=false) and scores nothing.
@@ -64,16 +67,36 @@ options:
     description: A configuration measured first for comparison, such as the guide's.
     type: dict
   noise:
-    description: The relative difference below which two results are the same.
+    description:
+      - The relative difference below which two results are the same, at least; the
+        search uses the spread of its start's two measurements where that is larger.
     type: float
     default: 0.03
+  finalists:
+    description: How many candidates the coordinate search measures again before it picks.
+    type: int
+    default: 3
+  budget:
+    description:
+      - The most measurements of the coordinate search; 0, a third of the grid's, and at
+        least its first pass and the finalists.
+    type: int
+    default: 0
+  candidates:
+    description:
+      - The configurations O(strategy=given) measures, in order (one listed twice is
+        measured twice); each a mapping of the parameters of O(space).
+    type: list
+    elements: dict
+    default: []
   strategy:
     description:
       - C(coordinate) - the search above. C(grid) - every candidate of O(space) once, the
         best of all winning; for comparison, as it measures the product of the values'
-        counts.
+        counts. C(given) - the O(candidates) in their order, the best mean winning (for
+        configurations measured side by side).
     type: str
-    choices: [coordinate, grid]
+    choices: [coordinate, grid, given]
     default: coordinate
   max_passes:
     description: The most passes over the parameters.
@@ -85,18 +108,12 @@ options:
         windows, client image); C(model) and C(name) are set per candidate.
     type: dict
     default: {}
-  url:
-    description: The server's HTTP endpoint, for the repository API.
-    type: str
-    default: http://127.0.0.1:8000
-  headers:
-    description: Headers the repository API needs (a restricted API's key).
-    type: dict
-    default: {}
   timeout:
     description: Seconds a load may take.
     type: int
     default: 300
+extends_documentation_fragment:
+  - inferops.triton.triton_api
 seealso:
   - module: inferops.triton.triton_model_load
   - module: inferops.triton.perf_analyzer
@@ -135,9 +152,20 @@ baseline:
   returned: success
   type: dict
 measurements:
-  description: How many candidates the search measured.
+  description: How many measurements the search took.
   returned: success
   type: int
+noise:
+  description:
+    - C(given) - the floor given; C(measured) - the relative spread of the start's two
+      measurements (null without two that met the objective); C(used) - the threshold.
+  returned: success
+  type: dict
+finalists:
+  description: The candidates measured again before the pick.
+  returned: success
+  type: list
+  elements: dict
 grid:
   description: How many candidates the full grid of O(space) has.
   returned: success

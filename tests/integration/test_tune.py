@@ -25,8 +25,8 @@ from demonode import NODE, ROOT, recap
 SPACE = {"instance_count": [1, 2], "max_queue_delay_microseconds": [0, 500]}
 TUNE = {"tune_space": SPACE, "tune_protocol": "http", "tune_concurrency_range": "1:4:3",
         "tune_measurement_interval_ms": 1000, "tune_stability_percentage": 50,
-        "tune_max_trials": 8, "tune_latency_slo_ms": 10000, "tune_hosts": NODE,
-        "triton_server_model_control_mode": "explicit"}
+        "tune_max_trials": 8, "tune_latency_slo_ms": 10000, "tune_finalists": 2,
+        "tune_hosts": NODE, "triton_server_model_control_mode": "explicit"}
 CONVERGE = {"benchmark_enabled": False, "triton_server_model_control_mode": "explicit"}
 
 
@@ -83,8 +83,13 @@ def test_tuning_measures_candidates_through_the_repository_api_and_puts_the_serv
     record = tuned["record"]
     assert record["model"] == "resnet50" and record["target"] == "cpu"
     assert record["image"]["id"] == image_id(node)
-    assert record["tuned"]["host"] == NODE and record["tuned"]["grid"] == 4
-    assert 1 <= record["tuned"]["measurements"] <= 4
+    tuned_ = record["tuned"]
+    assert tuned_["host"] == NODE and tuned_["grid"] == 4
+    assert tuned_["measurements"] == len(record["candidates"]) <= tuned_["budget"] == 6
+    # the start twice (the run's own noise), each other candidate once, the finalists again
+    assert record["candidates"][0]["values"] == record["candidates"][1]["values"]
+    assert tuned_["noise"]["used"] >= tuned_["noise"]["given"] == 0.03
+    assert record["values"] in tuned_["finalists"]
     assert record["tuned"]["perf_analyzer_version"]
     # the guide's configuration, measured in the same run, and every candidate: the server
     # served each as asked, and perf_analyzer measured each load level
@@ -100,8 +105,10 @@ def test_tuning_measures_candidates_through_the_repository_api_and_puts_the_serv
                    if p.get("stable") is not False)
     assert {e["values"]["instance_count"] for e in record["candidates"]} == {1, 2}
     assert record["values"] in [e["values"] for e in record["candidates"]]
-    assert record["score"] == next(e["score"] for e in record["candidates"]
-                                   if e["values"] == record["values"])
+    # the winner's score is the mean over its measurements, each in the evidence
+    mine = [e["score"] and e["score"]["value"] for e in record["candidates"]
+            if e["values"] == record["values"]]
+    assert len(mine) == 2 and record["score"]["values"] == mine
     # the report and the plot beside the tuned file
     report = tuned["path"].with_suffix(".md").read_text()
     assert "| baseline |" in report and "chosen" in report

@@ -418,6 +418,14 @@ def tune_rules(v: dict) -> list:
             _tune_candidate.check_names(space)
         except ValueError as exc:
             errors.append(str(exc))
+    candidates = v.get("tune_candidates")
+    if v.get("tune_strategy") == "given":
+        try:
+            _tune_search.GivenSearch(candidates, {"kind": "throughput"})
+            for candidate in candidates:
+                _tune_candidate.check_names(candidate)
+        except ValueError as exc:
+            errors.append(f"{exc} (tune_strategy=given measures them)")
     return errors
 
 

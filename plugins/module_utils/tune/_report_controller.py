@@ -42,6 +42,27 @@ def _best(entry, key):
             "-" if latency is None else f"{latency / 1000:.1f}", str(load))
 
 
+def _measured_text(tuned: dict) -> str:
+    strategy = tuned.get("strategy", "coordinate")
+    text = (f"measured {tuned['measurements']} times, the given candidates"
+            if not tuned.get("grid") else
+            f"measured {tuned['measurements']} times; the grid has {tuned['grid']} candidates "
+            f"({strategy} search, {tuned['passes']} pass(es))")
+    noise = tuned.get("noise") or {}
+    if noise.get("measured") is not None:
+        text += (f"; noise: {noise['measured']:.1%} between the start's two measurements, "
+                 f"threshold {noise['used']:.1%}")
+    return text
+
+
+def _score_text(record: dict) -> str:
+    values = (record.get("score") or {}).get("values") or []
+    if len(values) < 2:
+        return ""
+    return (f" ({record['score']['value']:.1f} mean of " + ", ".join(
+        "missed" if v is None else f"{v:.1f}" for v in values) + ")")
+
+
 def render_md(record: dict) -> str:
     objective = record["objective"]
     percentile = int(objective.get("percentile", 99))
@@ -53,9 +74,8 @@ def render_md(record: dict) -> str:
              f"- image: {record['image']['ref']} ({record['image']['id']})",
              f"- ROCm: {tuned.get('rocm_version') or '-'}; perf_analyzer: "
              f"{tuned.get('perf_analyzer_version') or '-'}",
-             f"- measured {tuned['measurements']} of the grid's {tuned['grid']} candidates "
-             f"({tuned.get('strategy', 'coordinate')} search, {tuned['passes']} pass(es))",
-             f"- chosen: {_values_text(record.get('values'))}", "",
+             f"- {_measured_text(tuned)}",
+             f"- chosen: {_values_text(record.get('values'))}{_score_text(record)}", "",
              f"| | configuration | throughput (infer/s) | p{percentile} (ms) | at load | note |",
              "|---|---|---:|---:|---:|---|"]
     rows = []

@@ -16,9 +16,13 @@ percentiles in microseconds). The objective scores a measurement:
 The search is coordinate descent from a start (the inventory's or the guide's
 configuration): one parameter at a time, every value of it with the others held, the best
 kept when it beats the current one by more than the noise; passes until one changes
-nothing. Each distinct candidate is measured once. With a parameters' values v1..vk it
-measures about sum(v) per pass instead of the grid's product(v), and finds the grid's best
-wherever the parameters' effects do not hinge on each other much more than the noise.
+nothing. With parameters' values v1..vk it measures about sum(v) per pass instead of the
+grid's product(v), and finds the grid's best wherever the parameters' effects do not hinge
+on each other much more than the noise. The noise is the run's own: the start is measured
+twice, and a change must win by more than the two results differ (or the given floor). A
+single measurement is noisy, so the search ends by measuring its finalists again (the
+current candidate and the best others within the noise of the best) and takes the best
+mean. Its measurements stay within a budget (by default a third of the grid's).
 
 Controller-side: runs where the search is driven, never on a host.
 """
@@ -91,47 +95,129 @@ def better(new: dict | None, old: dict | None, objective: dict, noise: float) ->
     return new["value"] < old["value"] * (1 - noise)
 
 
+def within(new: dict | None, best: dict | None, objective: dict, noise: float) -> bool:
+    """Whether score ``new`` is no worse than ``best`` by more than the relative ``noise``."""
+    if new is None or best is None:
+        return False
+    if objective["kind"] == "throughput":
+        return new["value"] >= best["value"] * (1 - noise)
+    return new["value"] <= best["value"] * (1 + noise)
+
+
+def combine(scores: list) -> dict | None:
+    """One candidate's score over its measurements (each a ``score`` or None): the mean of
+    those that met the objective, when at least half of them did; ``point`` is the measured
+    point nearest that mean, ``values`` every measurement's value (None: missed)."""
+    met = [s for s in scores if s is not None]
+    if not met or len(met) * 2 < len(scores):
+        return None
+    mean = sum(s["value"] for s in met) / len(met)
+    nearest = min(met, key=lambda s: abs(s["value"] - mean))
+    return {"value": mean, "point": nearest["point"],
+            "values": [None if s is None else s["value"] for s in scores]}
+
+
+def spread(scores: list) -> float | None:
+    """The relative spread of one candidate's measurements, (max - min) / max, or None
+    unless every measurement met the objective and there are two or more."""
+    if len(scores) < 2 or any(s is None for s in scores):
+        return None
+    values = [s["value"] for s in scores]
+    return (max(values) - min(values)) / max(values) if max(values) else None
+
+
+def default_budget(space: dict, finalists: int) -> int:
+    """The coordinate search's measurements at most: a third of the grid's, and never less
+    than its first pass (the start twice, every other value of each parameter once) and
+    the finalists' second measurements."""
+    first_pass = 2 + sum(len(values) - 1 for values in space.values())
+    return max(grid_size(space) // 3, first_pass + finalists)
+
+
 class CoordinateSearch:
     """Propose a candidate, record its measurement, until ``propose`` returns None.
 
-    ``noise``: the relative difference below which two scores are the same (a change of
-    parameter must win by more); ``max_passes`` bounds the passes over the parameters."""
+    The start is measured twice: the two results' relative spread is the run's own noise,
+    and the threshold a change of parameter must win by is the larger of it and ``noise``.
+    After the passes (at most ``max_passes``, or until ``budget`` measurements are used),
+    the current candidate and the best others within the threshold of the best result,
+    ``finalists`` in all, are measured again, and the best mean of them wins."""
 
     def __init__(self, space: dict, start: dict, objective: dict, noise: float = 0.03,
-                 max_passes: int = 3):
+                 max_passes: int = 3, finalists: int = 3, budget: int | None = None):
         check_space(space, start)
-        if objective.get("kind") not in OBJECTIVES:
-            raise TuneError(f"tune_objective: {objective.get('kind')!r} is not one of "
-                            f"{', '.join(OBJECTIVES)}")
+        check_objective(objective)
         self.space, self.objective = space, objective
-        self.noise, self.max_passes = float(noise), int(max_passes)
+        self.noise_given = self.noise = float(noise)
+        self.noise_measured = None
+        self.max_passes, self.finalist_count = int(max_passes), int(finalists)
+        self.budget = int(budget) if budget else default_budget(space, self.finalist_count)
         self.current = {name: start[name] for name in space}
-        self.measured: dict = {}  # key -> {"candidate", "points", "score"}
+        self.measured: dict = {}  # key -> {"candidate", "points", "scores", "score"}
+        self.trials = 0
         self.passes = 0
+        self.finalists: list = []
         self._plan = self._walk()
         self._waiting = None
+
+    def _entry(self, candidate):
+        return self.measured.get(key_of(candidate))
+
+    def _score(self, candidate):
+        entry = self._entry(candidate)
+        return entry and entry["score"]
 
     def _walk(self):
         """The candidates in the order the search wants them, deciding as results come."""
         yield dict(self.current)
+        yield dict(self.current)
+        self._calibrate()
+        reserve = self.finalist_count
         for number in range(1, self.max_passes + 1):
             self.passes, changed = number, False
             for name, values in self.space.items():
                 for value in values:
                     candidate = dict(self.current, **{name: value})
-                    if key_of(candidate) not in self.measured:
+                    if self._entry(candidate) is None:
+                        if self.trials + reserve >= self.budget:
+                            break
                         yield candidate
                 best = self.current
                 for value in values:
                     candidate = dict(self.current, **{name: value})
-                    if better(self.measured[key_of(candidate)]["score"],
-                              self.measured[key_of(best)]["score"], self.objective,
+                    if better(self._score(candidate), self._score(best), self.objective,
                               self.noise):
                         best = candidate
                 if best is not self.current:
                     self.current, changed = best, True
-            if not changed:
-                return
+            if not changed or self.trials + reserve >= self.budget:
+                break
+        yield from self._finals()
+
+    def _calibrate(self):
+        """The run's own noise, from the start's two measurements."""
+        measured = spread(self._entry(self.current)["scores"])
+        if measured is not None:
+            self.noise_measured = measured
+            self.noise = max(self.noise_given, measured)
+
+    def _finals(self):
+        top = self._score(self.current)
+        if top is None:
+            return
+        ranked = sorted((e for e in self.measured.values() if e["score"] is not None),
+                        key=lambda e: e["score"]["value"],
+                        reverse=self.objective["kind"] == "throughput")
+        best = ranked[0]["score"]
+        self.finalists = [key_of(self.current)] + [
+            key_of(e["candidate"]) for e in ranked
+            if key_of(e["candidate"]) != key_of(self.current)
+            and within(e["score"], best, self.objective, self.noise)][
+                :self.finalist_count - 1]
+        for key in self.finalists:
+            entry = self.measured[key]
+            if len(entry["scores"]) < 2 and self.trials < self.budget:
+                yield dict(entry["candidate"])
 
     def propose(self) -> dict | None:
         if self._waiting is not None:
@@ -140,17 +226,32 @@ class CoordinateSearch:
         return None if self._waiting is None else dict(self._waiting)
 
     def record(self, candidate: dict, points: list) -> dict | None:
+        """Take the proposed candidate's measurement; returns the candidate's score over
+        all its measurements so far."""
         if self._waiting is None or key_of(candidate) != key_of(self._waiting):
             raise TuneError(f"{candidate!r} is not the candidate the search proposed")
-        result = score(points, self.objective)
-        self.measured[key_of(candidate)] = {"candidate": dict(candidate), "points": points,
-                                            "score": result}
+        entry = self.measured.setdefault(key_of(candidate), {
+            "candidate": dict(candidate), "points": [], "scores": [], "score": None})
+        entry["points"] = points
+        entry["scores"].append(score(points, self.objective))
+        entry["score"] = combine(entry["scores"])
+        self.trials += 1
         self._waiting = None
-        return result
+        return entry["score"]
+
+    def _best_of(self, keys) -> dict | None:
+        winner = None
+        for key in keys:
+            entry = self.measured[key]
+            if better(entry["score"], winner and winner["score"], self.objective, 0):
+                winner = entry
+        return winner
 
     def best(self) -> dict | None:
-        """The winner: the current candidate, when it meets the objective."""
-        entry = self.measured.get(key_of(self.current))
+        """The winner: the finalist with the best mean, when one meets the objective."""
+        if self.finalists:
+            return self._best_of(self.finalists)
+        entry = self._entry(self.current)
         return entry if entry and entry["score"] is not None else None
 
 
@@ -158,6 +259,11 @@ class GridSearch(CoordinateSearch):
     """Every candidate of the grid once, in order; the best is the best of them all (the
     earlier one on a tie within the noise). What the coordinate search is measured
     against (benchmarks/tune_search.py)."""
+
+    def __init__(self, space, start, objective, noise=0.03, max_passes=1, finalists=0,
+                 budget=None):
+        super().__init__(space, start, objective, noise, max_passes, finalists,
+                         budget or grid_size(space))
 
     def _walk(self):
         self.passes = 1
@@ -171,14 +277,49 @@ class GridSearch(CoordinateSearch):
         return winner
 
 
-STRATEGIES = {"coordinate": CoordinateSearch, "grid": GridSearch}
+class GivenSearch(CoordinateSearch):
+    """The given candidates in their order, a candidate listed twice measured twice (e.g.
+    configurations measured side by side, in rounds); the best mean wins."""
+
+    def __init__(self, candidates: list, objective: dict, noise: float = 0.03):
+        if not isinstance(candidates, list) or not candidates or not all(
+                isinstance(c, dict) and c for c in candidates):
+            raise TuneError(f"tune_candidates: {candidates!r} is not a non-empty list of "
+                            f"parameter -> value mappings")
+        check_objective(objective)
+        self.space, self.objective, self.candidates = {}, objective, candidates
+        self.noise_given = self.noise = float(noise)
+        self.noise_measured = None
+        self.max_passes, self.finalist_count = 1, 0
+        self.budget = len(candidates)
+        self.current = dict(candidates[0])
+        self.measured, self.trials, self.passes, self.finalists = {}, 0, 1, []
+        self._plan = iter(candidates)
+        self._waiting = None
+
+    def best(self) -> dict | None:
+        return self._best_of(list(self.measured))
+
+
+STRATEGIES = ("coordinate", "grid", "given")
+
+
+def check_objective(objective: dict) -> None:
+    if objective.get("kind") not in OBJECTIVES:
+        raise TuneError(f"tune_objective: {objective.get('kind')!r} is not one of "
+                        f"{', '.join(OBJECTIVES)}")
 
 
 def search_for(strategy: str, space: dict, start: dict, objective: dict, noise: float = 0.03,
-               max_passes: int = 3) -> CoordinateSearch:
-    if strategy not in STRATEGIES:
-        raise TuneError(f"tune_strategy: {strategy!r} is not one of {', '.join(STRATEGIES)}")
-    return STRATEGIES[strategy](space, start, objective, noise, max_passes)
+               max_passes: int = 3, candidates: list | None = None, finalists: int = 3,
+               budget: int | None = None) -> CoordinateSearch:
+    if strategy == "coordinate":
+        return CoordinateSearch(space, start, objective, noise, max_passes, finalists, budget)
+    if strategy == "grid":
+        return GridSearch(space, start, objective, noise)
+    if strategy == "given":
+        return GivenSearch(candidates, objective, noise)
+    raise TuneError(f"tune_strategy: {strategy!r} is not one of {', '.join(STRATEGIES)}")
 
 
 def grid(space: dict) -> list:

@@ -71,16 +71,24 @@ def _start(served: dict, space: dict) -> dict:
 
 
 def tune(served: dict, space: dict, objective: dict, load, measure, start=None,
-         baseline=None, noise=0.03, max_passes=3, strategy="coordinate") -> dict:
+         baseline=None, noise=0.03, max_passes=3, strategy="coordinate", candidates=None,
+         finalists=3, budget=None) -> dict:
     """Search ``space`` from ``start`` (default: what ``served`` has, within the space),
     measuring ``baseline`` (e.g. the guide's configuration) first in the same run; always
-    ends by loading ``served`` (the configuration served before) again."""
+    ends by loading ``served`` (the configuration served before) again. ``strategy``
+    ``given`` measures ``candidates`` in their order instead of searching ``space``."""
+    if strategy == "given":
+        space, start = {}, {}
     start = dict(start) if start else _start(served, space)
-    search = search_for(strategy, space, start, objective, noise, max_passes)
-    # every value of the space as a configuration of this model, before anything loads
+    search = search_for(strategy, space, start, objective, noise, max_passes,
+                        candidates=candidates, finalists=finalists, budget=budget)
+    # every value of the space (every given candidate) as a configuration of this model,
+    # before anything loads
     for name, values in space.items():
         for value in values:
             config_for(served, dict(start, **{name: value}))
+    for candidate in candidates if strategy == "given" else []:
+        config_for(served, candidate)
     trials, base, restored = [], None, False
     try:
         if baseline:
@@ -115,8 +123,12 @@ def tune(served: dict, space: dict, objective: dict, load, measure, start=None,
             "candidate": winner["candidate"], "score": winner["score"],
             "config": config_for(served, winner["candidate"])},
         "measurements": len(trials),
-        "grid": grid_size(space),
+        "grid": grid_size(space) if space else None,
+        "budget": search.budget,
         "passes": search.passes,
+        "noise": {"given": search.noise_given, "measured": search.noise_measured,
+                  "used": search.noise},
+        "finalists": [search.measured[key]["candidate"] for key in search.finalists],
         "restored": restored,
     }
 

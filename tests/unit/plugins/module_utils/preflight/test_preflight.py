@@ -119,6 +119,11 @@ EIGHT_GPUS = {"gpus": [{"index": i, "render_node": f"/dev/dri/renderD{128 + i}"}
     ({"tune_space": {"instances": [1, 2]}}, "instances: not a parameter autotune varies"),
     ({"tune_space": {"instance_count": []}},
      "tune_space.instance_count: [] is not a non-empty list of values"),
+    ({"tune_strategy": "given"},
+     "tune_candidates: [] is not a non-empty list of parameter -> value mappings "
+     "(tune_strategy=given measures them)"),
+    ({"tune_strategy": "given", "tune_candidates": [{"threads": 2}]},
+     "threads: not a parameter autotune varies"),
 ])
 def test_a_bad_variable_is_named_with_its_value(change, words):
     errors = check(change)

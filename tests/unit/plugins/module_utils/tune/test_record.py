@@ -60,10 +60,17 @@ def test_the_record_holds_the_winner_and_the_evidence(record):
     assert record["image"] == IMAGE and record["target"] == "cpu"
     assert record["baseline"]["values"] == {"instance_count": 1,
                                             "max_queue_delay_microseconds": 100}
-    assert record["tuned"]["grid"] == 4 and record["tuned"]["measurements"] == 4
-    assert record["tuned"]["perf_analyzer_version"] == "perf_analyzer 2.60.0"
+    tuned = record["tuned"]
+    assert tuned["grid"] == 4 and tuned["measurements"] == len(record["candidates"])
+    assert tuned["measurements"] <= tuned["budget"]
+    assert tuned["noise"] == {"given": 0.03, "measured": 0.0, "used": 0.03}
+    assert record["values"] in tuned["finalists"]
+    assert tuned["perf_analyzer_version"] == "perf_analyzer 2.60.0"
     assert all(c["served"] == c["values"] for c in record["candidates"])
-    assert record["score"]["value"] == max(c["score"]["value"] for c in record["candidates"])
+    # the winner's score: the mean of its measurements, each kept in the evidence
+    mine = [c["score"]["value"] for c in record["candidates"] if c["values"] == record["values"]]
+    assert record["score"]["values"] == mine and len(mine) == 2
+    assert record["score"]["value"] == pytest.approx(sum(mine) / 2)
 
 
 def test_a_matching_file_gives_the_entry_its_values(tmp_path, record):

@@ -7,6 +7,7 @@ import pytest
 from ansible_collections.inferops.triton.plugins.module_utils.tune._search_controller import (
     CoordinateSearch,
     TuneError,
+    combine,
     grid,
     grid_size,
     key_of,
@@ -59,14 +60,79 @@ def test_it_finds_the_grids_best_with_a_third_of_its_measurements():
     assert len(search.measured) * 3 <= grid_size(SPACE) == 108
 
 
-def test_each_candidate_is_measured_once_and_the_start_first():
+def test_the_start_twice_first_each_candidate_once_then_the_finalists_again():
     seen = []
     search = CoordinateSearch(SPACE, GUIDE, SLO)
     while (candidate := search.propose()) is not None:
         seen.append(key_of(candidate))
         search.record(candidate, surface(candidate))
-    assert seen[0] == key_of(GUIDE)
-    assert len(seen) == len(set(seen))
+    assert seen[:2] == [key_of(GUIDE)] * 2
+    twice = {key for key in seen[2:] if seen.count(key) == 2}
+    assert all(seen.count(key) <= 2 for key in seen)
+    assert twice <= set(search.finalists) and 1 <= len(search.finalists) <= 3
+    assert len(seen) <= search.budget == grid_size(SPACE) // 3 == 36
+
+
+def test_the_runs_own_noise_sets_the_threshold():
+    calls = []
+
+    def measure(candidate):  # the start measured 10 and then 8.5: 15 % apart
+        calls.append(candidate)
+        gain = 1.05 if candidate["instance_count"] == 2 else 1.0
+        return sweep(8.5 if len(calls) == 2 else 10 * gain, 100)
+    search = run(CoordinateSearch(SPACE, GUIDE, SLO, noise=0.03), measure)
+    assert search.noise_measured == pytest.approx(0.15) and search.noise == search.noise_measured
+    assert search.current == GUIDE  # 10.5 is within 15 % of the start's mean, 9.25
+    # two instances are a finalist (within the noise of the best) and their mean wins
+    assert search.best()["candidate"]["instance_count"] == 2
+    assert search.best()["score"]["values"] == [pytest.approx(10.5)] * 2
+
+
+def test_a_lucky_measurement_is_measured_again_and_loses():
+    lucky = dict(GUIDE, max_queue_delay_microseconds=0)
+    seen = []
+
+    def measure(candidate):  # the start 10 then 9 (10 % noise); lucky's first 11, then 8
+        seen.append(candidate)
+        if candidate == GUIDE:
+            return sweep(10 if seen.count(GUIDE) == 1 else 9, 100)
+        if candidate == lucky:
+            return sweep(11 if seen.count(lucky) == 1 else 8, 100)
+        return sweep(10.5 if candidate["intra_op_thread_count"] == 2 else 10, 100)
+    search = run(CoordinateSearch(SPACE, GUIDE, SLO), measure)
+    assert search.current == lucky and seen.count(lucky) == 2
+    assert search.best()["candidate"] == dict(lucky, intra_op_thread_count=2)
+    assert search.best()["score"]["value"] == pytest.approx(10.5)
+
+
+def test_the_search_stays_within_its_budget():
+    search = run(CoordinateSearch(SPACE, GUIDE, SLO, budget=10), surface)
+    assert search.trials <= 10 and search.best() is not None
+    # too small a budget is raised to one pass and the finalists
+    assert CoordinateSearch({"a": [1, 2]}, {"a": 1}, SLO).budget == 2 + 1 + 3
+
+
+def test_given_candidates_are_measured_in_order_and_the_best_mean_wins():
+    a, b = {"instance_count": 1}, {"instance_count": 2}
+    values = iter([10, 13, 12, 9, 11, 10])  # a: 10, 12, 11 = 11; b: 13, 9, 10 = 10.67
+    search = search_for("given", {}, {}, SLO, candidates=[a, b] * 3)
+    seen = []
+    while (candidate := search.propose()) is not None:
+        seen.append(candidate)
+        search.record(candidate, sweep(next(values), 100))
+    assert seen == [a, b] * 3
+    assert search.best()["candidate"] == a
+    assert search.best()["score"]["value"] == pytest.approx(11)
+    with pytest.raises(TuneError, match="tune_candidates: \\[\\] is not a non-empty list"):
+        search_for("given", {}, {}, SLO, candidates=[])
+
+
+def test_a_candidate_meets_the_objective_when_half_its_measurements_do():
+    met = score(sweep(10, 100), SLO)
+    assert combine([met, None])["value"] == 10
+    assert combine([met, None])["values"] == [10, None]
+    assert combine([met, None, None]) is None
+    assert combine([None]) is None
 
 
 def test_a_point_over_the_objective_does_not_count():
@@ -89,9 +155,9 @@ def test_a_candidate_that_misses_the_objective_is_never_chosen():
 def test_a_gain_within_the_noise_keeps_the_current_value():
     def measure(candidate):  # two instances 2 % better: within 3 % noise
         return sweep(10 * (1.02 if candidate["instance_count"] == 2 else 1), 100)
-    search = run(CoordinateSearch(SPACE, GUIDE, SLO, noise=0.03), measure)
-    assert search.best()["candidate"] == GUIDE
-    search = run(CoordinateSearch(SPACE, GUIDE, SLO, noise=0.01), measure)
+    search = run(CoordinateSearch(SPACE, GUIDE, SLO, noise=0.03, finalists=1), measure)
+    assert search.current == GUIDE and search.best()["candidate"] == GUIDE
+    search = run(CoordinateSearch(SPACE, GUIDE, SLO, noise=0.01, finalists=1), measure)
     assert search.best()["candidate"]["instance_count"] == 2
 
 
@@ -146,5 +212,6 @@ def test_the_grid_measures_every_candidate_and_keeps_the_best():
                                    "p99_latency_us": 1000}])
     assert seen == grid(space) and len(seen) == grid_size(space) == 6
     assert search.best()["candidate"] == {"a": 3, "b": 20}
-    with pytest.raises(TuneError, match="tune_strategy: 'random' is not one of coordinate, grid"):
+    with pytest.raises(TuneError,
+                       match="tune_strategy: 'random' is not one of coordinate, grid, given"):
         search_for("random", space, {"a": 1, "b": 10}, {"kind": "throughput", "slo_ms": 1})

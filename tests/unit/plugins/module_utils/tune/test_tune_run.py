@@ -105,3 +105,20 @@ def test_a_baseline_the_model_cannot_take_is_recorded_not_fatal(served):
                baseline={"instance_count": 1, "max_queue_delay_microseconds": 100})
     assert out["baseline"]["error"].startswith("not a configuration of resnet50: ")
     assert out["winner"] is not None
+
+
+def test_given_candidates_are_measured_side_by_side_and_checked_before_loading(served):
+    server = Server()
+    guide = {"instance_count": 1, "max_queue_delay_microseconds": 100}
+    tuned = {"instance_count": 2, "max_queue_delay_microseconds": 500}
+    out = tune(served, {}, OBJECTIVE, server.load, server.measure, strategy="given",
+               candidates=[guide, tuned] * 2)
+    assert [e["candidate"] for e in out["candidates"]] == [guide, tuned] * 2
+    assert out["winner"]["candidate"] == tuned
+    assert out["winner"]["score"]["values"] == [240.0, 240.0]
+    assert out["grid"] is None and out["space"] == {} and server.loaded[-1] == served
+    server = Server()
+    with pytest.raises(CandidateError, match="preferred_batch_size"):
+        tune(served, {}, OBJECTIVE, server.load, server.measure, strategy="given",
+             candidates=[guide, {"preferred_batch_size": [16]}])
+    assert server.loaded == []
