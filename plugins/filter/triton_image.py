@@ -1,7 +1,8 @@
 # Copyright (c) inferops.triton contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The triton_image role's filters over module_utils/image, each documented in the .yml of
-its own name beside this file: triton_image_cpu_inputs and triton_image_archive_name."""
+its own name beside this file: triton_image_cpu_inputs, triton_image_archive_name and
+triton_image_flavour."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.inferops.triton.plugins.module_utils.image._cpu_context_controller import (
     cpu_inputs,
 )
-from ansible_collections.inferops.triton.plugins.module_utils.image._image import archive_name
+from ansible_collections.inferops.triton.plugins.module_utils.image._image import (
+    archive_name,
+    flavour_of,
+)
 
 
 def _plain(value):
@@ -43,7 +47,12 @@ def triton_image_archive_name(ref):
     return archive_name(str(ref))
 
 
+def triton_image_flavour(source):
+    return flavour_of(None if source is None else str(source))
+
+
 class FilterModule:
     def filters(self):
         return {"triton_image_cpu_inputs": triton_image_cpu_inputs,
-                "triton_image_archive_name": triton_image_archive_name}
+                "triton_image_archive_name": triton_image_archive_name,
+                "triton_image_flavour": triton_image_flavour}

@@ -41,20 +41,12 @@ options:
     type: str
     choices: [loaded, unloaded]
     default: loaded
-  url:
-    description: The server's HTTP endpoint (Triton's C(--http-port), 8000 by default).
-    type: str
-    default: http://127.0.0.1:8000
-  headers:
-    description:
-      - Extra headers sent with every request, such as the C(<key>=<value>) that
-        C(--http-restricted-api=model-repository:<key>=<value>) requires.
-    type: dict
-    default: {}
   timeout:
     description: Seconds the load may take (the server answers once the model is loaded).
     type: int
     default: 300
+extends_documentation_fragment:
+  - inferops.triton.triton_api
 notes:
   - The server's model control mode must be C(explicit); in the other modes the server
     refuses the repository API and the module fails with its error.
@@ -92,6 +84,7 @@ action:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.inferops.triton.plugins.module_utils.server._client import (
+    API_ARGS,
     RequestFailed,
     TritonClient,
     Unreachable,
@@ -104,9 +97,8 @@ def main():
             name=dict(type="str", required=True),
             config=dict(type="dict"),
             state=dict(type="str", choices=["loaded", "unloaded"], default="loaded"),
-            url=dict(type="str", default="http://127.0.0.1:8000"),
-            headers=dict(type="dict", default={}, no_log=True),
             timeout=dict(type="int", default=300),
+            **API_ARGS,
         ),
         supports_check_mode=True,
     )

@@ -30,22 +30,12 @@ description:
     variables are not used).
 author: inferops.triton developers (@inferops)
 options:
-  url:
-    description: The server's HTTP endpoint (Triton's C(--http-port), 8000 by default).
-    type: str
-    default: http://127.0.0.1:8000
   metrics_url:
     description:
       - The server's Prometheus metrics URL (C(--metrics-port), 8002 by default).
-      - An empty string skips metrics.
+      - An empty string skips metrics. O(headers) are not sent to it.
     type: str
     default: http://127.0.0.1:8002/metrics
-  headers:
-    description:
-      - Extra headers sent with every request to O(url), such as the C(<key>=<value>) that
-        C(--http-restricted-api=<apis>:<key>=<value>) requires. Not sent to O(metrics_url).
-    type: dict
-    default: {}
   models:
     description:
       - The models of interest - whose config is returned, which are smoke-tested and
@@ -83,6 +73,7 @@ options:
     default: ""
 extends_documentation_fragment:
   - inferops.triton.attributes.read_only
+  - inferops.triton.triton_api
 notes:
   - A smoke inference counts in the server's metrics like any other request.
   - Sequence-batched and decoupled models are sent the same plain request; the server's
@@ -277,7 +268,10 @@ errors:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.inferops.triton.plugins.module_utils.server._client import TritonClient
+from ansible_collections.inferops.triton.plugins.module_utils.server._client import (
+    API_ARGS,
+    TritonClient,
+)
 from ansible_collections.inferops.triton.plugins.module_utils.server._gate import gate_failures
 from ansible_collections.inferops.triton.plugins.module_utils.server._info import server_info
 
@@ -285,9 +279,8 @@ from ansible_collections.inferops.triton.plugins.module_utils.server._info impor
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            url=dict(type="str", default="http://127.0.0.1:8000"),
+            **API_ARGS,
             metrics_url=dict(type="str", default="http://127.0.0.1:8002/metrics"),
-            headers=dict(type="dict", default={}, no_log=True),
             models=dict(type="list", elements="str", default=[]),
             smoke=dict(type="bool", default=False),
             wait=dict(type="int", default=0),

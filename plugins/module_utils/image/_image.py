@@ -239,6 +239,13 @@ def ref_tag(ref: str) -> str:
     return split_ref(ref.partition("@")[0])[2]
 
 
+def flavour_of(source) -> str:
+    """The server's flavour for a ``triton_image_source``: ``cpu`` for the CPU image (also
+    when no source is set, the role's default), ``rocm`` for every other (built, pulled or
+    loaded: AMD's ROCm image)."""
+    return "cpu" if (source or "cpu") == "cpu" else "rocm"
+
+
 ARCHIVE_NAME_RE = re.compile(r"[/:@]")
 
 

@@ -39,6 +39,13 @@ import urllib.request
 
 BINARY_HEADER = "Inference-Header-Content-Length"
 
+# The options of every module that talks to the server's HTTP API (documented by the doc
+# fragment inferops.triton.triton_api): its endpoint and the headers a restricted API needs.
+API_ARGS = {
+    "url": {"type": "str", "default": "http://127.0.0.1:8000"},
+    "headers": {"type": "dict", "default": {}, "no_log": True},
+}
+
 
 class Response:
     """One HTTP answer: status, headers (lower-case names) and body bytes."""

@@ -182,7 +182,8 @@ def test_the_dist_archive_is_the_name_the_former_jinja_gave(rendered):
 
 def test_the_filters_are_registered_under_their_names():
     assert FILTERS == {"triton_image_cpu_inputs": plugin.triton_image_cpu_inputs,
-                       "triton_image_archive_name": plugin.triton_image_archive_name}
+                       "triton_image_archive_name": plugin.triton_image_archive_name,
+                       "triton_image_flavour": plugin.triton_image_flavour}
 
 
 @pytest.mark.parametrize("name", sorted(FILTERS))
@@ -219,3 +220,25 @@ def test_an_empty_reference_names_no_archive():
         FILTERS["triton_image_archive_name"]("")
     with pytest.raises(AnsibleFilterError, match="no image reference"):
         FILTERS["triton_image_archive_name"](None)
+
+
+@pytest.mark.parametrize("source, flavour", [
+    ("cpu", "cpu"), (None, "cpu"), ("", "cpu"),
+    ("build", "rocm"), ("pull", "rocm"), ("load", "rocm"),
+])
+def test_the_flavour_of_each_image_source(source, flavour):
+    assert plugin.triton_image_flavour(source) == flavour
+
+
+def test_the_roles_take_the_flavour_from_the_filter_and_restate_no_rule():
+    """model_repository's flavour, triton_server's GPU mode and tune's default space follow
+    one decision: triton_image_flavour."""
+    uses = {}
+    for path in sorted((ROOT / "roles").glob("*/*/main.yml")):
+        text = path.read_text()
+        assert "== 'cpu' else" not in text.replace("triton_image_flavour) == 'cpu' else", ""), \
+            f"{path.relative_to(ROOT)} decides the flavour in Jinja"
+        if "inferops.triton.triton_image_flavour" in text:
+            uses[path.parent.parent.name] = path.parent.name
+    assert uses == {"model_repository": "defaults", "triton_server": "defaults",
+                    "tune": "vars"}
