@@ -5,8 +5,10 @@ On one lab node converged by site.yml (through lab/demo.py) in explicit model co
 CPU flavour's real tritonserver serving the demo's ``resnet50``:
 
 1. the ceiling: the same ONNX file run by onnxruntime in-process inside the server image
-   (benchmarks/serving_efficiency.py's measurement: the server's onnxruntime build and
-   cores), at each batch size up to the largest max_batch_size of the space; the best;
+   (benchmarks/serving_efficiency.py's measurement and summary: the server's onnxruntime
+   build and cores, the median of the passes while the rest of the machine was quiet), at
+   each batch size up to the largest max_batch_size of the space, before the served runs
+   and again after them; the best batch size's;
 2. ``tune.yml`` with ``tune_strategy=grid``: every candidate of the space measured once;
 3. ``tune.yml`` with the default coordinate search over the same space (its start measured
    twice for the run's noise, its finalists measured again), the guide's configuration
@@ -124,12 +126,8 @@ def main():
             serving.converge(work, {"triton_server_model_control_mode": "explicit"})
             facts = serving.server_facts()
             facts["sample"] = serving.put_sample(facts, args.seed)
-            ceiling = {}
-            for batch in sorted({1, 4, *SPACE["max_batch_size"]}):
-                report = serving.in_process(facts, batch, args)
-                ceiling[batch] = max(p["throughput"] for p in report["passes"])
-            labctl.log("in-process: " + ", ".join(f"batch {b} {t:.1f}/s"
-                                                  for b, t in ceiling.items()))
+            batches = sorted({1, 4, *SPACE["max_batch_size"]})
+            inproc = {batch: serving.in_process(facts, batch, args) for batch in batches}
             search, search_s = tune(work, "search", "coordinate", args)
             grid, grid_s = tune(work, "grid", "grid", args)
             grid_best = max(grid["candidates"], key=value)["values"]
@@ -138,6 +136,9 @@ def main():
             distinct = list({text(v): v for v in configurations.values()}.values())
             compare, compare_s = tune(work, "compare", "given", args,
                                       tune_candidates=distinct * args.rounds, tune_baseline={})
+            # after the served runs too, so that the machine's drift hits both sides
+            for batch in batches:
+                inproc[batch]["passes"] += serving.in_process(facts, batch, args)["passes"]
             if args.out:
                 for name in ("grid", "search", "compare"):
                     shutil.copytree(work / name, args.out / name, dirs_exist_ok=True)
@@ -147,6 +148,9 @@ def main():
             else:
                 labctl.node_down(NODE)
 
+    for local in inproc.values():
+        serving.summarize(local)
+    ceiling = {batch: local["throughput"] for batch, local in inproc.items()}
     best_in_process = max(ceiling.values())
     runs, means, noise = side_by_side(compare, configurations)
     search_noise = search["tuned"]["noise"]
@@ -155,8 +159,11 @@ def main():
     tuned, guide = means["search's pick"], means["guide"]
     print(f"\nAutotune of {serving.MODEL} on {NODE} (CPU flavour), p99 <= {args.slo_ms:g} ms, "
           f"load {args.concurrency_range}, {args.interval_ms} ms windows")
-    print(f"in-process onnxruntime: {best_in_process:.1f} infer/s (best of batch "
-          f"{', '.join(map(str, ceiling))})")
+    print(f"in-process onnxruntime: {best_in_process:.1f} infer/s, the best batch size's "
+          f"median of its quiet passes, before and after the served runs ("
+          + "; ".join(f"batch {b}: {t:.1f} of "
+                      + " ".join(f"{p['throughput']:.1f}" for p in inproc[b]["passes"])
+                      for b, t in ceiling.items()) + ")")
     print(f"grid:   {grid['tuned']['measurements']} measurements in {grid_s:.0f} s; best single "
           f"measurement {value(max(grid['candidates'], key=value)):.1f} infer/s at "
           f"{text(grid_best)}")
