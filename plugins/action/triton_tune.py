@@ -90,7 +90,7 @@ class ActionModule(ActionBase):
                            max_passes=int(args.get("max_passes", 3)),
                            strategy=args.get("strategy", "coordinate"),
                            candidates=args.get("candidates") or None,
-                           finalists=int(args.get("finalists", 3)),
+                           finalists=int(args.get("finalists", 2)),
                            budget=int(args.get("budget") or 0) or None)
         except (TuneError, CandidateError) as exc:
             raise AnsibleActionFail(f"{model}: {exc}") from None

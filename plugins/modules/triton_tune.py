@@ -15,13 +15,15 @@ description:
     values put in, in place of C(config.pbtxt), which is never rewritten - and measures it
     with M(inferops.triton.perf_analyzer) over the load range of O(perf).
   - The candidates come from a coordinate search over O(space) from O(start) - one
-    parameter at a time, every value with the others held, the best kept when it beats
-    the current one by more than the noise; passes until one changes nothing, at most
-    O(max_passes). The start is measured twice, and the noise is the larger of the two
-    results' relative spread and O(noise). Then the finalists (the current candidate and
-    the best others within the noise of the best, O(finalists) in all) are measured
-    again and the best mean wins. At most O(budget) measurements in all. O(baseline),
-    when given, is measured first in the same run.
+    parameter at a time, every value with the others held (parameters whose effects hinge
+    on each other together, every combination of them - the instance count with ONNX
+    Runtime's thread counts, C(max_batch_size) with C(preferred_batch_size)), the best
+    kept when it beats the current one by more than the noise; passes until one changes
+    nothing, at most O(max_passes). The start is measured twice, and the noise is the
+    larger of the two results' relative spread and O(noise). Then the finalists (the
+    current candidate and the best others within the noise of the best, O(finalists) in
+    all) are measured again and the best mean wins. At most O(budget) measurements in
+    all. O(baseline), when given, is measured first in the same run.
   - A candidate the server refuses to load is recorded with the server's error and scores
     nothing; the search goes on. A load level perf_analyzer could not stabilise within its
     C(max_trials) is kept in the candidate's points as C(stable=false) and scores nothing.
@@ -75,7 +77,7 @@ options:
   finalists:
     description: How many candidates the coordinate search measures again before it picks.
     type: int
-    default: 3
+    default: 2
   budget:
     description:
       - The most measurements of the coordinate search; 0, a third of the grid's, and at

@@ -27,6 +27,12 @@ PARAMETERS = ("instance_count", "max_batch_size", "max_queue_delay_microseconds"
               "preferred_batch_size", "intra_op_thread_count", "inter_op_thread_count",
               "migraphx_max_dynamic_batch")
 THREADS = ("intra_op_thread_count", "inter_op_thread_count")
+# Parameters whose effects hinge on each other, searched together: the instances share the
+# cores that each instance's ONNX Runtime threads divide (two instances of one thread each
+# can serve what one instance of two threads does, where either change alone loses - seen
+# on the lab, benchmarks/tune_search.py); the batcher's preferred sizes must fit its
+# max_batch_size.
+COUPLED = (("instance_count", *THREADS), ("max_batch_size", "preferred_batch_size"))
 
 
 class CandidateError(ValueError):
@@ -115,6 +121,20 @@ def default_space(served: dict, flavour: str) -> dict:
     elif _migraphx(served) and size > 0:
         space["migraphx_max_dynamic_batch"] = [size, size * 2]
     return space
+
+
+def blocks(space: dict) -> list:
+    """The space's parameters in the groups a search varies together (``COUPLED``, as far
+    as the space has them), each other parameter alone, in the space's order."""
+    groups, seen = [], set()
+    for name in space:
+        if name in seen:
+            continue
+        group = next((g for g in COUPLED if name in g), (name,))
+        block = tuple(n for n in space if n in group)
+        seen.update(block)
+        groups.append(block)
+    return groups
 
 
 def entry_for(entry: dict, candidate: dict) -> dict:

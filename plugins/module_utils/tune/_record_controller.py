@@ -77,6 +77,7 @@ def make_record(model: str, target: str, image: dict, outcome: dict, host: str,
                   "space": outcome["space"], "start": outcome["start"],
                   "measurements": outcome["measurements"], "grid": outcome["grid"],
                   "passes": outcome["passes"], "budget": outcome.get("budget"),
+                  "blocks": outcome.get("blocks"),
                   "noise": outcome.get("noise"), "finalists": outcome.get("finalists")},
         "candidates": [{"values": c["candidate"], "served": c["served"], "score": c["score"],
                         "error": c["error"], "points": c["points"]}

@@ -13,12 +13,13 @@ percentiles in microseconds). The objective scores a measurement:
 - ``latency``: the lowest latency at the percentile among the points that served at least
   ``rate`` inferences per second.
 
-The search is coordinate descent from a start (the inventory's or the guide's
-configuration): one parameter at a time, every value of it with the others held, the best
-kept when it beats the current one by more than the noise; passes until one changes
-nothing. With parameters' values v1..vk it measures about sum(v) per pass instead of the
-grid's product(v), and finds the grid's best wherever the parameters' effects do not hinge
-on each other much more than the noise. The noise is the run's own: the start is measured
+The search is (block) coordinate descent from a start (the inventory's or the guide's
+configuration): one parameter at a time - or one block of parameters whose effects hinge
+on each other, every combination of theirs - with the others held, the best kept when it
+beats the current one by more than the noise; passes until one changes nothing. With
+blocks of sizes b1..bk it measures about sum(b) per pass instead of the grid's product(b),
+and finds the grid's best wherever the blocks' effects do not hinge on each other much
+more than the noise. The noise is the run's own: the start is measured
 twice, and a change must win by more than the two results differ (or the given floor). A
 single measurement is noisy, so the search ends by measuring its finalists again (the
 current candidate and the best others within the noise of the best) and takes the best
@@ -126,12 +127,19 @@ def spread(scores: list) -> float | None:
     return (max(values) - min(values)) / max(values) if max(values) else None
 
 
-def default_budget(space: dict, finalists: int) -> int:
+def default_budget(space: dict, finalists: int, blocks: list) -> int:
     """The coordinate search's measurements at most: a third of the grid's, and never less
-    than its first pass (the start twice, every other value of each parameter once) and
-    the finalists' second measurements."""
-    first_pass = 2 + sum(len(values) - 1 for values in space.values())
-    return max(grid_size(space) // 3, first_pass + finalists)
+    than its first pass (the start twice, every other combination of each block once) and
+    the finalists' second measurements (the start, measured twice, may be one of them)."""
+    first_pass = 2 + sum(math.prod(len(space[n]) for n in block) - 1 for block in blocks)
+    return max(grid_size(space) // 3, first_pass + max(finalists - 1, 0))
+
+
+def check_blocks(space: dict, blocks: list) -> None:
+    names = [name for block in blocks for name in block]
+    if sorted(names) != sorted(space):
+        raise TuneError(f"the search's blocks {blocks!r} do not partition the space's "
+                        f"parameters {', '.join(space)}")
 
 
 class CoordinateSearch:
@@ -144,14 +152,18 @@ class CoordinateSearch:
     ``finalists`` in all, are measured again, and the best mean of them wins."""
 
     def __init__(self, space: dict, start: dict, objective: dict, noise: float = 0.03,
-                 max_passes: int = 3, finalists: int = 3, budget: int | None = None):
+                 max_passes: int = 3, finalists: int = 2, budget: int | None = None,
+                 blocks: list | None = None):
         check_space(space, start)
         check_objective(objective)
         self.space, self.objective = space, objective
+        self.blocks = [tuple(block) for block in blocks] if blocks else [(n,) for n in space]
+        check_blocks(space, self.blocks)
         self.noise_given = self.noise = float(noise)
         self.noise_measured = None
         self.max_passes, self.finalist_count = int(max_passes), int(finalists)
-        self.budget = int(budget) if budget else default_budget(space, self.finalist_count)
+        self.budget = int(budget) if budget else default_budget(space, self.finalist_count,
+                                                                self.blocks)
         self.current = {name: start[name] for name in space}
         self.measured: dict = {}  # key -> {"candidate", "points", "scores", "score"}
         self.trials = 0
@@ -172,19 +184,19 @@ class CoordinateSearch:
         yield dict(self.current)
         yield dict(self.current)
         self._calibrate()
-        reserve = self.finalist_count
+        reserve = max(self.finalist_count - 1, 0)
         for number in range(1, self.max_passes + 1):
             self.passes, changed = number, False
-            for name, values in self.space.items():
-                for value in values:
-                    candidate = dict(self.current, **{name: value})
+            for block in self.blocks:
+                options = [dict(self.current, **dict(zip(block, values, strict=True)))
+                           for values in itertools.product(*(self.space[n] for n in block))]
+                for candidate in options:
                     if self._entry(candidate) is None:
                         if self.trials + reserve >= self.budget:
                             break
                         yield candidate
                 best = self.current
-                for value in values:
-                    candidate = dict(self.current, **{name: value})
+                for candidate in options:
                     if better(self._score(candidate), self._score(best), self.objective,
                               self.noise):
                         best = candidate
@@ -261,9 +273,9 @@ class GridSearch(CoordinateSearch):
     against (benchmarks/tune_search.py)."""
 
     def __init__(self, space, start, objective, noise=0.03, max_passes=1, finalists=0,
-                 budget=None):
+                 budget=None, blocks=None):
         super().__init__(space, start, objective, noise, max_passes, finalists,
-                         budget or grid_size(space))
+                         budget or grid_size(space), blocks)
 
     def _walk(self):
         self.passes = 1
@@ -288,6 +300,7 @@ class GivenSearch(CoordinateSearch):
                             f"parameter -> value mappings")
         check_objective(objective)
         self.space, self.objective, self.candidates = {}, objective, candidates
+        self.blocks = []
         self.noise_given = self.noise = float(noise)
         self.noise_measured = None
         self.max_passes, self.finalist_count = 1, 0
@@ -311,10 +324,11 @@ def check_objective(objective: dict) -> None:
 
 
 def search_for(strategy: str, space: dict, start: dict, objective: dict, noise: float = 0.03,
-               max_passes: int = 3, candidates: list | None = None, finalists: int = 3,
-               budget: int | None = None) -> CoordinateSearch:
+               max_passes: int = 3, candidates: list | None = None, finalists: int = 2,
+               budget: int | None = None, blocks: list | None = None) -> CoordinateSearch:
     if strategy == "coordinate":
-        return CoordinateSearch(space, start, objective, noise, max_passes, finalists, budget)
+        return CoordinateSearch(space, start, objective, noise, max_passes, finalists, budget,
+                                blocks)
     if strategy == "grid":
         return GridSearch(space, start, objective, noise)
     if strategy == "given":

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from ansible_collections.inferops.triton.plugins.module_utils.tune._candidate_controller import (
     CandidateError,
+    blocks,
     config_for,
     current,
 )
@@ -72,7 +73,7 @@ def _start(served: dict, space: dict) -> dict:
 
 def tune(served: dict, space: dict, objective: dict, load, measure, start=None,
          baseline=None, noise=0.03, max_passes=3, strategy="coordinate", candidates=None,
-         finalists=3, budget=None) -> dict:
+         finalists=2, budget=None) -> dict:
     """Search ``space`` from ``start`` (default: what ``served`` has, within the space),
     measuring ``baseline`` (e.g. the guide's configuration) first in the same run; always
     ends by loading ``served`` (the configuration served before) again. ``strategy``
@@ -81,7 +82,8 @@ def tune(served: dict, space: dict, objective: dict, load, measure, start=None,
         space, start = {}, {}
     start = dict(start) if start else _start(served, space)
     search = search_for(strategy, space, start, objective, noise, max_passes,
-                        candidates=candidates, finalists=finalists, budget=budget)
+                        candidates=candidates, finalists=finalists, budget=budget,
+                        blocks=blocks(space))
     # every value of the space (every given candidate) as a configuration of this model,
     # before anything loads
     for name, values in space.items():
@@ -125,6 +127,7 @@ def tune(served: dict, space: dict, objective: dict, load, measure, start=None,
         "measurements": len(trials),
         "grid": grid_size(space) if space else None,
         "budget": search.budget,
+        "blocks": [list(block) for block in search.blocks],
         "passes": search.passes,
         "noise": {"given": search.noise_given, "measured": search.noise_measured,
                   "used": search.noise},

@@ -8,6 +8,7 @@ import pytest
 
 from ansible_collections.inferops.triton.plugins.module_utils.tune._candidate_controller import (
     CandidateError,
+    blocks,
     config_for,
     current,
     default_space,
@@ -107,3 +108,13 @@ def test_an_inventory_entry_takes_a_candidate_in_its_own_form():
     assert entry == {"name": "m", "config": {"max_batch_size": 8}, "versions": []}
     with pytest.raises(CandidateError, match="max_batch_size is 0"):
         entry_for({"name": "m", "config": {}}, {"max_queue_delay_microseconds": 0})
+
+
+def test_the_blocks_a_search_varies_together():
+    space = {"max_queue_delay_microseconds": [0], "instance_count": [1, 2],
+             "max_batch_size": [8], "intra_op_thread_count": [0, 1],
+             "preferred_batch_size": [[4]]}
+    assert blocks(space) == [("max_queue_delay_microseconds",),
+                             ("instance_count", "intra_op_thread_count"),
+                             ("max_batch_size", "preferred_batch_size")]
+    assert blocks({"instance_count": [1, 2]}) == [("instance_count",)]

@@ -59,6 +59,7 @@ def test_the_run_measures_the_baseline_first_and_puts_the_repository_back(served
     assert out["winner"]["score"]["point"]["concurrency"] == 4
     assert out["baseline"]["score"]["value"] == 100
     assert out["grid"] == 9 and out["measurements"] < 9
+    assert out["blocks"] == [["instance_count"], ["max_queue_delay_microseconds"]]
     refused = [e for e in out["candidates"] if e["error"]]
     assert refused and {e["candidate"]["instance_count"] for e in refused} == {3}
     assert refused[0]["error"] == "load refused: failed to allocate memory"
