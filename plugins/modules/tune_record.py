@@ -102,7 +102,6 @@ report:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.yaml import yaml_dump
 
 from ansible_collections.inferops.triton.plugins.module_utils.bench._results_controller import (
     version_of,
@@ -112,9 +111,9 @@ from ansible_collections.inferops.triton.plugins.module_utils.common._files impo
     write_atomic,
 )
 from ansible_collections.inferops.triton.plugins.module_utils.tune._record_controller import (
-    HEADER,
     make_record,
     record_path,
+    record_text,
 )
 from ansible_collections.inferops.triton.plugins.module_utils.tune._report_controller import (
     plot_png,
@@ -149,7 +148,7 @@ def main():
         module.fail_json(msg=f"result: {exc} is missing; pass the registered result of "
                              "inferops.triton.triton_tune")
     path = record_path(p["dir"], p["model"], p["target"])
-    text = HEADER + yaml_dump(record, sort_keys=False, default_flow_style=False)
+    text = record_text(record)
     before = read_text(path)
     report = render_md(record)
     changed = before != text

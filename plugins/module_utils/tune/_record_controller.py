@@ -21,6 +21,11 @@ import os
 
 from ansible.module_utils.common.yaml import yaml_load
 
+try:
+    import yaml
+except ImportError:  # PyYAML comes with ansible-core, where this runs (the controller)
+    yaml = None
+
 from ansible_collections.inferops.triton.plugins.module_utils.tune._candidate_controller import (
     CandidateError,
     entry_for,
@@ -32,6 +37,18 @@ from ansible_collections.inferops.triton.plugins.module_utils.tune._search_contr
 FORMAT = 1  # the tuned file's shape; a file of another format is refused, not guessed at
 HEADER = ("# Written by inferops.triton's tune.yml. site.yml gives this model the values below\n"
           "# on hosts whose GPU target and server image id are the ones below.\n")
+
+
+def record_text(record: dict) -> str:
+    """The tuned file's text: the header, then the record as block YAML with each list
+    indented under its key (the style yamllint's default rules ask of an inventory)."""
+
+    class Dumper(yaml.SafeDumper):
+        def increase_indent(self, flow=False, indentless=False):
+            return super().increase_indent(flow, False)
+
+    return HEADER + "---\n" + yaml.dump(record, Dumper=Dumper, sort_keys=False,
+                                        default_flow_style=False)
 
 
 def target_of(flavour: str, rocm: dict | None) -> str:

@@ -63,6 +63,13 @@ def _score_text(record: dict) -> str:
         "missed" if v is None else f"{v:.1f}" for v in values) + ")")
 
 
+def _miss(entry: dict) -> str:
+    points = entry.get("points") or []
+    if points and all(p.get("stable") is False for p in points):
+        return "no load level stabilised (perf_analyzer's max_trials)"
+    return "misses the objective"
+
+
 def render_md(record: dict) -> str:
     objective = record["objective"]
     percentile = int(objective.get("percentile", 99))
@@ -86,7 +93,7 @@ def render_md(record: dict) -> str:
         throughput, latency, load = _best(entry, key)
         chosen = entry["values"] == record.get("values") and label != "baseline"
         note = entry.get("error") or ("chosen" if chosen else
-                                      "" if entry.get("score") else "misses the objective")
+                                      "" if entry.get("score") else _miss(entry))
         lines.append(f"| {label} | {_values_text(entry['values'])} | {throughput} | {latency} "
                      f"| {load} | {note} |")
     lines.append("")

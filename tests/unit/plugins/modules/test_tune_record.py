@@ -67,3 +67,15 @@ def test_the_tuned_file_its_report_and_plot_are_written(capsys, params, tmp_path
     assert path.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the same result again changes nothing
     assert run(capsys, **params)["changed"] is False
+
+
+def test_the_tuned_file_passes_yamllint(capsys, params, tmp_path):
+    """Users lint their inventories; the tuned file lives in one."""
+    from yamllint import linter
+    from yamllint.config import YamlLintConfig
+
+    run(capsys, **params)
+    text = (tmp_path / "tuned" / "resnet50" / "cpu.yml").read_text()
+    config = YamlLintConfig(file=str(HERE.parents[4] / ".yamllint"))  # the project's rules
+    assert [str(problem) for problem in linter.run(text, config)] == []
+    assert "candidates:\n  - values:\n" in text

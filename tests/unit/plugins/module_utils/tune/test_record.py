@@ -187,3 +187,22 @@ def test_tune_writes_where_site_reads():
     models = yaml.safe_load((ROOT / "roles" / "model_repository" / "defaults" / "main.yml")
                             .read_text())
     assert tune["tune_dir"] == models["model_repository_tuned_dir"] == "{{ inventory_dir }}/.tuned"
+
+
+def test_the_report_of_captured_tuned_files():
+    """Files tune.yml wrote in the lab (tests/fixtures/tune/SOURCE.md)."""
+    from ansible_collections.inferops.triton.plugins.module_utils.tune._report_controller import (
+        render_md,
+    )
+    search = yaml.safe_load((ROOT / "tests" / "fixtures" / "tune" / "search-cpu.yml").read_text())
+    report = render_md(search)
+    assert ("measured 8 times; the grid has 36 candidates (coordinate search, 1 pass(es)); "
+            "noise: 1.1% between the start's two measurements, threshold 3.0%") in report
+    assert "max_queue_delay_microseconds=2000 (18.4 mean of 18.3, 18.5)" in report
+    assert ("| baseline | instance_count=1, max_queue_delay_microseconds=100 | - | - | - | "
+            "no load level stabilised (perf_analyzer's max_trials) |") in report
+    given = yaml.safe_load((ROOT / "tests" / "fixtures" / "tune" / "given-cpu.yml").read_text())
+    report = render_md(given)
+    assert "measured 9 times, the given candidates" in report
+    assert "(19.0 mean of 18.8, 18.3, 20.0)" in report
+    assert report.count("| chosen |") == 3
