@@ -94,7 +94,9 @@ def side_by_side(record, configurations):
     runs = {name: [value(c) for c in record["candidates"] if c["values"] == values]
             for name, values in configurations.items()}
     means = {name: sum(got) / len(got) for name, got in runs.items()}
-    noise = max((max(got) - min(got)) / max(got) for got in runs.values() if max(got))
+    # the spread of the rounds that met the objective (a miss is no measure of the noise)
+    met = [[v for v in got if v] for got in runs.values()]
+    noise = max((max(got) - min(got)) / max(got) for got in met if len(got) > 1)
     return runs, means, noise
 
 
