@@ -13,6 +13,8 @@ install``, holds):
                                                     linux-modules-extra-<kernel>
     <out>/distro-rocm/dists/<codename>/...          the distribution's own rocm-core and
                                                     rocminfo (bookworm, noble)
+    <out>/device-metrics-exporter/apt/<ver>/dists/<suite>/...
+                                                    amdgpu-exporter (see below)
     <out>/standin.json                              the key's fingerprint, what was built,
                                                     every package's version
 
@@ -38,6 +40,19 @@ AMD's ``rocm`` only if the pin lifts AMD's repositories above it; with a pin tha
 nothing apt takes the distribution's rocm-core and rocminfo and ``apt-get install rocm`` fails
 on AMD's exact-version dependencies.
 
+``amdgpu-exporter`` is made from AMD's own files in the device metrics exporter snapshot
+(``../shared/upstream/rocm-device-metrics-exporter-docs.tar.gz``, or INFEROPS_UPSTREAM): its
+control file (``Version: BUILD_VER_ENV`` set to the release) and its two systemd units,
+``amd-metrics-exporter.service`` and ``gpuagent.service``, unchanged, with the files they name:
+``/usr/local/etc/metrics/gpuagent.conf`` (a comment; AMD's content is not in the snapshot) and
+stand-ins for ``/usr/local/bin/gpuagent`` (listens on its socket) and
+``/usr/local/bin/amd-metrics-exporter`` (reads config.json, serves a fixed /metrics on its
+ServerPort), Python scripts from ``lab/exporter_standin/`` - no GPU is read. Its Release
+carries AMD's Origin, as AMD's other repositories do. Without the snapshot it is left out,
+saying so. The stand-in ``amdgpu-dkms`` records, when it is installed, which of the
+exporter's units were active (``/var/lib/amdgpu-dkms-standin/exporter-at-install``), so a
+test can see that the rocm role stopped them first.
+
 A second run with the same recipe costs nothing.
 
     aptrepo.py build --out build/aptrepo --kernel-headers "$(uname -r)"
@@ -55,6 +70,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 from email.utils import formatdate
 from pathlib import Path
@@ -81,6 +97,22 @@ KEY_UID = "inferops lab stand-in for repo.radeon.com <lab@inferops.invalid>"
 NOTE = ("This package is a stand-in made by inferops.triton's lab (lab/aptrepo.py) with the "
         "name of an AMD package. It contains no driver and no ROCm code.\n")
 EPOCH = 1767225600  # fixed file times, so the same recipe gives the same packages
+# AMD's device metrics exporter (deb-package.rst: device-metrics-exporter/apt/<version>).
+EXPORTER = {"version": "1.5.2", "repo": "device-metrics-exporter/apt/1.5.2"}
+EXPORTER_TARBALL = "rocm-device-metrics-exporter-docs.tar.gz"
+EXPORTER_UNITS = ("amd-metrics-exporter.service", "gpuagent.service")
+STANDIN_DIR = Path(__file__).resolve().parent / "exporter_standin"
+UPSTREAM = Path(os.environ.get("INFEROPS_UPSTREAM",
+                               Path(__file__).resolve().parents[2] / "shared" / "upstream"))
+# The stand-in driver's postinst: which exporter units run while the driver is installed.
+DRIVER_POSTINST = """#!/bin/sh
+# inferops lab stand-in: no driver is built. Record which of AMD's GPU metrics exporter units
+# were active while the driver was installed (the rocm role stops them first).
+mkdir -p /var/lib/amdgpu-dkms-standin
+systemctl is-active amd-metrics-exporter.service gpuagent.service \
+  device-metrics-exporter.service > /var/lib/amdgpu-dkms-standin/exporter-at-install 2>&1 || true
+exit 0
+"""
 
 
 def log(msg: str) -> None:
@@ -103,9 +135,39 @@ def ensure_key(home: Path) -> str:
     return next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
 
 
-def _pkg(name, version, files=None, links=None, depends=None, arch="amd64"):
+def _pkg(name, version, files=None, links=None, depends=None, arch="amd64", scripts=None,
+         control=None, modes=None):
     return {"Package": name, "Version": version, "Architecture": arch,
-            "Depends": ", ".join(depends or []), "files": files or {}, "links": links or {}}
+            "Depends": ", ".join(depends or []), "files": files or {}, "links": links or {},
+            "scripts": scripts or {}, "control": control, "modes": modes or {}}
+
+
+def exporter_tarball() -> Path | None:
+    path = UPSTREAM / EXPORTER_TARBALL
+    return path if path.is_file() else None
+
+
+def exporter_package(tarball: Path) -> dict:
+    """``amdgpu-exporter`` from AMD's control file and units (unchanged), with stand-in
+    binaries at the paths the units run."""
+    with tarfile.open(tarball) as tar:
+        def member(suffix):
+            (name,) = [n for n in tar.getnames() if n.endswith(suffix)]
+            return tar.extractfile(name).read().decode()
+        control = member("debian/DEBIAN/control")
+        units = {unit: member(f"debian/usr/lib/systemd/system/{unit}")
+                 for unit in EXPORTER_UNITS}
+    control = control.replace("BUILD_VER_ENV", EXPORTER["version"])
+    files = {f"usr/lib/systemd/system/{unit}": text for unit, text in units.items()}
+    files["usr/local/etc/metrics/gpuagent.conf"] = (
+        "# inferops lab stand-in: AMD's package ships this file (its units read it); its\n"
+        "# content is not in the snapshot.\n")
+    for name in ("gpuagent", "amd-metrics-exporter"):
+        script = STANDIN_DIR / f"{name.replace('-', '_')}.py"
+        files[f"usr/local/bin/{name}"] = "#!/usr/bin/python3\n" + script.read_text()
+    return _pkg("amdgpu-exporter", EXPORTER["version"], files=files, control=control,
+                modes={"usr/local/bin/gpuagent": 0o755,
+                       "usr/local/bin/amd-metrics-exporter": 0o755})
 
 
 def packages(kernel: str, suite: str) -> dict[str, list[dict]]:
@@ -135,7 +197,8 @@ def packages(kernel: str, suite: str) -> dict[str, list[dict]]:
         f"graphics/{ROCM['graphics']}/ubuntu": [],
         f"amdgpu/{ROCM['amdgpu']}/ubuntu": [
             _pkg("amdgpu-dkms-firmware", driver_version, arch="all"),
-            _pkg("amdgpu-dkms", driver_version, depends=["amdgpu-dkms-firmware"], arch="all"),
+            _pkg("amdgpu-dkms", driver_version, depends=["amdgpu-dkms-firmware"], arch="all",
+                 scripts={"postinst": DRIVER_POSTINST}),
         ],
         "distro": [
             _pkg(f"linux-headers-{kernel}", "0.1-0standin"),
@@ -160,6 +223,10 @@ def repositories(kernel: str):
     for codename, distro in DISTRO_ROCM.items():
         fields = {"Origin": distro["origin"], "Label": distro["origin"]}
         yield "distro-rocm", codename, fields, distro_rocm_packages(codename)
+    tarball = exporter_tarball()
+    if tarball:
+        for suite in SUITES:
+            yield EXPORTER["repo"], suite, AMD_RELEASE, [exporter_package(tarball)]
 
 
 def build_deb(spec: dict, into: Path) -> Path:
@@ -173,11 +240,16 @@ def build_deb(spec: dict, into: Path) -> Path:
             control.append(f"Depends: {spec['Depends']}")
         control.append(f"Description: stand-in for {name} (inferops lab)\n "
                        "No driver or ROCm code is in this package.")
-        (root / "DEBIAN" / "control").write_text("\n".join(control) + "\n")
+        text = spec["control"] or "\n".join(control) + "\n"
+        (root / "DEBIAN" / "control").write_text(text)
+        for script, content in spec["scripts"].items():
+            (root / "DEBIAN" / script).write_text(content)
+            (root / "DEBIAN" / script).chmod(0o755)
         files = {f"usr/share/doc/{name}/STANDIN": NOTE, **spec["files"]}
         for path, content in files.items():
             (root / path).parent.mkdir(parents=True, exist_ok=True)
             (root / path).write_text(content)
+            (root / path).chmod(spec["modes"].get(path, 0o644))
         for path, target in spec["links"].items():
             (root / path).parent.mkdir(parents=True, exist_ok=True)
             (root / path).symlink_to(target)
@@ -226,6 +298,9 @@ def write_suite(repo: Path, suite: str, fields: dict, debs: list[Path], home: Pa
 
 def recipe(kernel: str) -> str:
     source = Path(__file__).read_bytes()
+    tarball = exporter_tarball()
+    for part in ([tarball] if tarball else []) + sorted(STANDIN_DIR.iterdir()):
+        source += part.read_bytes()
     return hashlib.sha256(source + kernel.encode()).hexdigest()[:16]
 
 
@@ -240,8 +315,11 @@ def cmd_build(args) -> None:
     if not shutil.which("gpg"):
         labctl.apt_install("gnupg")
     fingerprint = ensure_key(home)
-    for part in ("rocm", "graphics", "amdgpu", "distro", "distro-rocm"):
+    for part in ("rocm", "graphics", "amdgpu", "distro", "distro-rocm",
+                 "device-metrics-exporter"):
         shutil.rmtree(out / part, ignore_errors=True)
+    if not exporter_tarball():
+        log(f"no {EXPORTER_TARBALL} under {UPSTREAM}: the amdgpu-exporter stand-in is left out")
     built: dict[str, dict[str, list[str]]] = {}
     versions: dict[str, dict[str, dict[str, str]]] = {}
     origins: dict[str, dict[str, str]] = {}
@@ -260,6 +338,8 @@ def cmd_build(args) -> None:
                                 "rocm": ROCM, "suites": list(SUITES),
                                 "distro_suites": list(DISTRO_ROCM),
                                 "kernel": args.kernel_headers, "packages": built,
+                                "exporter": ({**EXPORTER, "units": list(EXPORTER_UNITS)}
+                                             if exporter_tarball() else None),
                                 "versions": versions},
                                indent=2, sort_keys=True) + "\n")
     log(f"stand-in repository in {out} (key {fingerprint})")

@@ -146,7 +146,9 @@ def apt_list_name(uri, suite, file="InRelease"):
     return quoted.replace("/", "_")
 
 
-def _source(comment, uri, suite, keyring, architectures):
+def source_stanza(comment, uri, suite, keyring, architectures):
+    """One deb822 source stanza (a comment line, then Types to Signed-By), as AMD's guides
+    write them; the gpu_exporter role's source is one too."""
     return (
         f"# {comment}\n"
         "Types: deb\n"
@@ -201,15 +203,16 @@ def plan(version, distribution, distribution_version, base_url=DEFAULT_BASE_URL,
         uris += [f"{base}/rocm/apt/{directory}", f"{base}/graphics/{graphics_version}/ubuntu"]
         files["/etc/apt/sources.list.d/rocm.sources"] = (
             "# Managed by inferops.triton (role rocm)\n"
-            + _source(f"{label}: ROCm", uris[-2], suite, keyring, architectures)
+            + source_stanza(f"{label}: ROCm", uris[-2], suite, keyring, architectures)
             + "\n"
-            + _source(f"{label}: graphics libraries", uris[-1], suite, keyring, architectures))
+            + source_stanza(f"{label}: graphics libraries", uris[-1], suite, keyring,
+                            architectures))
     if driver:
         uris.append(f"{base}/amdgpu/{amdgpu_version}/ubuntu")
         files["/etc/apt/sources.list.d/amdgpu.sources"] = (
             "# Managed by inferops.triton (role rocm)\n"
-            + _source(f"{label}: amdgpu driver {amdgpu_version}", uris[-1], suite, keyring,
-                      architectures))
+            + source_stanza(f"{label}: amdgpu driver {amdgpu_version}", uris[-1], suite,
+                            keyring, architectures))
     pin_path = f"/etc/apt/preferences.d/rocm-pin-{priority}"
     files[pin_path] = (
         "# Managed by inferops.triton (role rocm)\n"

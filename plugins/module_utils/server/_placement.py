@@ -33,6 +33,34 @@ def _visible_devices(gpus: list, all_gpus: list) -> str:
     return ",".join(str(i) for i in range(len(gpus)))
 
 
+def gpu_access(rocm: dict | None, setting: str, alternative: str = "") -> tuple:
+    """A container's way to the host's GPUs: (the GPUs, the ``render`` and ``video`` group
+    ids), each GPU with its render node; raises ServiceError, the message starting with
+    ``setting`` (the variable and value that asked for GPUs), when the host cannot give
+    them. ``alternative`` is what else the user can do, before "install the driver"."""
+    rocm = rocm or {}
+    all_gpus = rocm.get("gpus") or []
+    if not all_gpus:
+        raise ServiceError(f"{setting} but rocm_facts finds no GPU on this host (no KFD GPU "
+                           f"node); {alternative}install the amdgpu driver (role "
+                           "inferops.triton.rocm)")
+    if not rocm.get("kfd_device"):
+        raise ServiceError(f"{setting} but /dev/kfd is missing on this host: is the amdgpu "
+                           "driver loaded?")
+    missing = [g["index"] for g in all_gpus if not g.get("render_node")]
+    if missing:
+        raise ServiceError(f"GPUs {missing} have no render node (drm_render_minor) in the KFD "
+                           "topology; a container cannot be given them")
+    groups = []
+    for group in ("render", "video"):
+        gid = rocm.get(f"{group}_gid")
+        if gid is None:
+            raise ServiceError(f"the host has no '{group}' group in /etc/group; the container "
+                               f"needs its id to open the GPU devices")
+        groups.append(int(gid))
+    return all_gpus, groups
+
+
 def instances(settings: dict, rocm: dict | None) -> list:
     """The servers to run: one dict per server with ``unit`` (the name systemd knows),
     ``index`` (GPU index, or None), ``gpus``, ``devices``, ``groups``, ``env`` and ``ports``.
@@ -51,27 +79,8 @@ def instances(settings: dict, rocm: dict | None) -> list:
         return [{"unit": f"{name}.service", "index": None, "gpus": [], "devices": [],
                  "groups": [], "env": {}, "ports": ports}]
 
-    rocm = rocm or {}
-    all_gpus = rocm.get("gpus") or []
-    if not all_gpus:
-        raise ServiceError(f"triton_server_gpu_mode: {mode!r} but rocm_facts finds no GPU on "
-                           "this host (no KFD GPU node); use 'none' for the CPU flavour, or "
-                           "install the amdgpu driver (role inferops.triton.rocm)")
-    if not rocm.get("kfd_device"):
-        raise ServiceError(f"triton_server_gpu_mode: {mode!r} but /dev/kfd is missing on this "
-                           "host: is the amdgpu driver loaded?")
-    missing = [g["index"] for g in all_gpus if not g.get("render_node")]
-    if missing:
-        raise ServiceError(f"GPUs {missing} have no render node (drm_render_minor) in the KFD "
-                           "topology; a container cannot be given them")
-    groups = []
-    for group in ("render", "video"):
-        gid = rocm.get(f"{group}_gid")
-        if gid is None:
-            raise ServiceError(f"the host has no '{group}' group in /etc/group; the container "
-                               f"needs its id to open the GPU devices")
-        groups.append(int(gid))
-
+    all_gpus, groups = gpu_access(rocm, f"triton_server_gpu_mode: {mode!r}",
+                                  "use 'none' for the CPU flavour, or ")
     wanted = settings.get("gpu_indices") or []
     if mode == "subset" or wanted:
         valid = [g["index"] for g in all_gpus]

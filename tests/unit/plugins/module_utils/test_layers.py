@@ -21,7 +21,7 @@ PLUGINS = ROOT / "plugins"
 MODULE_UTILS = PLUGINS / "module_utils"
 PREFIX = "ansible_collections.inferops.triton.plugins."
 DOMAINS = {"common", "rocm", "engine", "image", "models", "server", "bench", "rollout",
-           "tune", "preflight"}
+           "tune", "preflight", "monitoring"}
 # Modules that run on the controller (delegate_to: localhost, or documentation only).
 CONTROLLER_MODULES = {"benchmark_report", "preflight", "triton_tune", "tune_record"}
 
