@@ -11,9 +11,12 @@ description:
   - Reads the C(summary.json) of every host of a benchmark run (the benchmark role fetches
     them to C(<run_dir>/<host>/summary.json)) and writes, into O(run_dir), C(summary.csv)
     (one row per host, model, batch size and load level), C(summary.json) (the rows, each
-    host's metadata and start and end, and the comparison), C(report.md) (a table per model
-    and a table of what was measured on each host) and C(report.png) (throughput against
-    p99 latency, one curve per host).
+    host's metadata and start and end, the cells and the comparison), C(report.md) (a table
+    per model, under it what the server and the GPU did in each of its cells, and a table of
+    what was measured on each host), C(cells.csv) (one row per host, model and batch size,
+    with the server's requests, inferences, failures, queue and compute time per request, the
+    GPU's power, activity and energy and the inferences per joule, and the reason for each
+    empty side) and C(report.png) (throughput against p99 latency, one curve per host).
   - With O(baseline), compares the run with an earlier run, cell by cell (host, model,
     batch size and concurrency or request rate). A cell regresses when its throughput
     dropped by more than O(max_throughput_drop_pct) percent or its p99 latency rose by more
@@ -138,6 +141,7 @@ files:
     - /srv/benchmarks/20261202T081500Z/summary.csv
     - /srv/benchmarks/20261202T081500Z/summary.json
     - /srv/benchmarks/20261202T081500Z/report.md
+    - /srv/benchmarks/20261202T081500Z/cells.csv
     - /srv/benchmarks/20261202T081500Z/report.png
 rows:
   description:

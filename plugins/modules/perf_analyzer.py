@@ -21,6 +21,12 @@ description:
   - A load level perf_analyzer could not stabilise has no row; it is listed in
     RV(unstable) and warned about, not a failure. Any other error fails the task with
     perf_analyzer's own message.
+  - Around the run, reads what the server and the GPU did (RV(observed)) - the model's
+    counters on Triton's metrics port (O(server_metrics_url)) before and after it, and AMD's
+    device metrics exporter (O(exporter_url)) before, every O(exporter_interval) seconds
+    during (at most O(exporter_max_samples) times) and after it - GPU power, activity and
+    energy, and the inferences per joule. What cannot be read is None with a reason, not a
+    failure.
   - A measurement changes no managed state, so the module reports no change.
 author: inferops.triton developers (@inferops)
 options:
@@ -102,13 +108,48 @@ options:
     default: false
   collect_metrics:
     description:
-      - Collect the server's GPU metrics into the CSV (C(--collect-metrics)). The columns
-        are empty where the server reports none (no DCGM, or the CPU flavour).
+      - Collect the server's GPU metrics into the CSV (C(--collect-metrics)), Triton's
+        C(nv_gpu_*) metrics, which come from NVIDIA's DCGM. The columns are empty where the
+        server reports none - AMD GPUs and the CPU flavour; for AMD GPUs see O(exporter_url).
     type: bool
     default: false
   metrics_url:
     description: The server's metrics URL for O(collect_metrics) (C(--metrics-url)).
     type: str
+  server_metrics_url:
+    description:
+      - Triton's metrics endpoint, C(http://<server>:8002/metrics), read before and after
+        the run; the differences of the model's C(nv_inference_*) counters are returned in
+        RV(observed) (its C(server)). Unset, they are not read.
+    type: str
+  exporter_url:
+    description:
+      - AMD's device metrics exporter on the server's host, C(http://<host>:5000/metrics),
+        sampled during the run for GPU power, activity and energy (C(gpu) in RV(observed)).
+        Unset, or when it does not answer, the GPU values are null and C(gpu_reason) says
+        why.
+    type: str
+  exporter_interval:
+    description: Seconds between two samples of O(exporter_url) during the run.
+    type: float
+    default: 1.0
+  exporter_max_samples:
+    description: Samples of O(exporter_url) taken at most during the run.
+    type: int
+    default: 1800
+  exporter_prefix:
+    description:
+      - The exporter's C(MetricsFieldPrefix), put before its metric names (empty by default;
+        AMD's example configuration sets C(amd_)).
+    type: str
+    default: ""
+  flavour:
+    description:
+      - The server's flavour; with C(cpu) and no O(exporter_url), the reason for the empty
+        GPU values is that there is no GPU.
+    type: str
+    choices: [cpu, rocm]
+    default: rocm
   extra_args:
     description: Further perf_analyzer arguments, passed as given after the others.
     type: list
@@ -288,6 +329,28 @@ elapsed_seconds:
   type: float
   returned: unless check mode
   sample: 31.2
+observed:
+  description:
+    - What the server and the GPU did during the run (the shape is C(Observer) in
+      C(module_utils/bench/_observe.py)). C(seconds) is the time between the two readings
+      of the server's counters. C(server) holds the model's counter differences - requests,
+      failures, inferences, executions - and the queue and compute times per successful
+      request in microseconds (they count perf_analyzer's warm-up and every load level);
+      C(gpu) the exporter's samples, the host's GPU power in watts and activity in percent
+      (means over the samples), and the energy in joules (C(energy_source) says how it was
+      found); C(inferences_per_joule) the one over the other. A side that could not be read
+      is null, with C(server_reason) or C(gpu_reason).
+  type: dict
+  returned: unless check mode
+  sample:
+    seconds: 31.4
+    server: {url: "http://127.0.0.1:8002/metrics", requests: 712, failures: 0,
+             inferences: 712, executions: 655, queue_us: 2150.3, compute_input_us: 140.2,
+             compute_infer_us: 37012.9, compute_output_us: 1990.4, compute_us: 39143.5}
+    server_reason: null
+    gpu: null
+    gpu_reason: "no exporter answered at http://127.0.0.1:5000/metrics: connection refused"
+    inferences_per_joule: null
 stdout:
   description: What perf_analyzer printed.
   type: str
@@ -300,6 +363,10 @@ stderr:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.inferops.triton.plugins.module_utils.bench._observe import (
+    Observer,
+    gpu_absent_reason,
+)
 from ansible_collections.inferops.triton.plugins.module_utils.bench._perf import PerfCsvError
 from ansible_collections.inferops.triton.plugins.module_utils.bench._perf_run import (
     PerfRunError,
@@ -333,6 +400,12 @@ def main():
             verbose_csv=dict(type="bool", default=False),
             collect_metrics=dict(type="bool", default=False),
             metrics_url=dict(type="str"),
+            server_metrics_url=dict(type="str"),
+            exporter_url=dict(type="str"),
+            exporter_interval=dict(type="float", default=1.0),
+            exporter_max_samples=dict(type="int", default=1800),
+            exporter_prefix=dict(type="str", default=""),
+            flavour=dict(type="str", choices=["cpu", "rocm"], default="rocm"),
             extra_args=dict(type="list", elements="str", default=[]),
             executable=dict(type="str", default="perf_analyzer"),
             image=dict(type="str"),
@@ -355,10 +428,20 @@ def main():
         module.exit_json(changed=False, load_mode=load_of(params)[0],
                          cmd=command(params, params["output_dir"], name, "perf-analyzer"),
                          msg="check mode: perf_analyzer not run")
+    observer = Observer(
+        params["model"], server_url=params["server_metrics_url"],
+        exporter_url=params["exporter_url"], interval=params["exporter_interval"],
+        max_samples=params["exporter_max_samples"], prefix=params["exporter_prefix"],
+        no_server_reason="not read (server_metrics_url unset)",
+        no_exporter_reason=gpu_absent_reason(params["flavour"]))
+    observer.start()
     try:
         result = run(params)
     except (PerfRunError, PerfCsvError) as exc:
         module.fail_json(msg=str(exc))
+    finally:
+        observed = observer.finish()
+    result["observed"] = observed
     if result.pop("failed"):
         said = (result["stderr"] or result["stdout"]).strip().splitlines()[-15:]
         what = (f"failed (exit {result['exit_code']})" if result["exit_code"]

@@ -40,7 +40,7 @@ NODE2 = "inferops-test-bench2"
 FAST = {"benchmark_batch_sizes": [1, 2], "benchmark_concurrency_range": "1:2",
         "benchmark_measurement_interval_ms": 2500, "benchmark_stability_percentage": 50,
         "benchmark_max_trials": 10}
-REPORT_FILES = ("summary.csv", "summary.json", "report.md", "report.png")
+REPORT_FILES = ("summary.csv", "summary.json", "report.md", "cells.csv", "report.png")
 
 
 class Fleet:
@@ -166,6 +166,20 @@ def test_a_sweep_over_two_nodes_reports_on_the_controller(fleet):
                     "throughput_infer_per_sec"]
                 assert any(r["host"] == host and float(r["throughput_infer_per_sec"] or 0)
                            == row["throughput_infer_per_sec"] for r in fleet_csv)
+            # what the server counted on its metrics port during the cell, and why the GPU
+            # columns are empty on the CPU flavour
+            cell = next(c for c in summary["cells"] if c["batch_size"] == batch)
+            assert cell["server_reason"] is None, cell
+            assert cell["server"]["requests"] > 0 and cell["server"]["failures"] == 0
+            assert cell["server"]["inferences"] == batch * cell["server"]["requests"]
+            assert cell["server"]["queue_us"] > 0 and cell["server"]["compute_us"] > 0
+            assert cell["gpu"] is None and cell["gpu_reason"] == "no GPU: CPU flavour"
+            assert cell["inferences_per_joule"] is None
+            cells_csv = [c for c in csv.DictReader((run / "cells.csv").open())
+                         if c["host"] == host and c["batch_size"] == str(batch)]
+            assert int(cells_csv[0]["requests"]) == cell["server"]["requests"]
+            assert cells_csv[0]["gpu_power_w"] == "" and cells_csv[0]["gpu_reason"]
+        assert f"- {host} batch 1, 2: GPU columns empty - no GPU: CPU flavour" in report
         assert host in report
     assert sorted(fleet_summary["hosts"]) == sorted([NODE, NODE2]) or NODE in json.dumps(
         fleet_summary["hosts"])

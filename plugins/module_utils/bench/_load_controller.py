@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A benchmark run on the controller, read for the fleet report: every host's summary.json
 of a run directory (:func:`load_run`, each checked by ``_results_controller``), the baseline
-run a value names (:func:`resolve_baseline`), and the run as rows, one per host x model x
-batch size x load level (:func:`fleet_rows`), which the comparison and the report use.
+run a value names (:func:`resolve_baseline`), the run as rows, one per host x model x
+batch size x load level (:func:`fleet_rows`), which the comparison and the report use, and
+what the server and the GPU did in each cell (:func:`fleet_cells`).
 """
 
 from __future__ import annotations
@@ -136,3 +137,57 @@ def fleet_rows(run: dict) -> list[dict]:
             host_rows.append(row)
         rows.extend(sorted(host_rows, key=_sort_key))
     return rows
+
+
+# --------------------------------------------------------------------------- cells
+
+# What the server and the GPU did in a cell, as the report shows it (None where unknown):
+# seconds between the readings, the server's counter differences (queue and compute time
+# per request, in microseconds) and the GPU's means, energy and inferences per joule.
+CELL_KEYS = (
+    "seconds",
+    "requests",
+    "failures",
+    "inferences",
+    "server_queue_us",
+    "server_compute_us",
+    "gpu_power_w",
+    "gpu_activity_pct",
+    "gpu_energy_j",
+    "inferences_per_joule",
+)
+# a cell's key -> (part of the cell's ``observed``, key in it)
+_CELL_SOURCES = {
+    "requests": ("server", "requests"),
+    "failures": ("server", "failures"),
+    "inferences": ("server", "inferences"),
+    "server_queue_us": ("server", "queue_us"),
+    "server_compute_us": ("server", "compute_us"),
+    "gpu_power_w": ("gpu", "power_w"),
+    "gpu_activity_pct": ("gpu", "activity_pct"),
+    "gpu_energy_j": ("gpu", "energy_j"),
+}
+
+
+def fleet_cells(run: dict) -> list[dict]:
+    """One entry per host x model x batch size that a host summary's ``cells`` holds: ``host``,
+    ``model``, ``batch_size``, every key of :data:`CELL_KEYS`, ``server_reason`` and
+    ``gpu_reason`` (why the server's or the GPU's columns are empty, None when they are not)
+    and ``csv``. Hosts in run order, then by model and batch size; a summary without
+    ``cells`` (written before the role read the server and the GPU) adds none."""
+    cells = []
+    for host, summary in run["hosts"].items():
+        host_cells = []
+        for entry in summary.get("cells") or []:
+            parts = {"server": entry.get("server") or {}, "gpu": entry.get("gpu") or {}}
+            cell = {"host": host, "model": entry["model"], "batch_size": entry["batch_size"],
+                    "seconds": entry.get("seconds"),
+                    "inferences_per_joule": entry.get("inferences_per_joule")}
+            cell.update({key: parts[part].get(name)
+                         for key, (part, name) in _CELL_SOURCES.items()})
+            cell["server_reason"] = entry.get("server_reason")
+            cell["gpu_reason"] = entry.get("gpu_reason")
+            cell["csv"] = entry.get("csv")
+            host_cells.append(cell)
+        cells.extend(sorted(host_cells, key=lambda c: (c["model"], c["batch_size"])))
+    return cells

@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fleet report's files and words: ``summary.csv`` (:func:`write_summary_csv`), the
 fleet's ``summary.json`` (:func:`fleet_summary`, :func:`write_summary_json`), ``report.md``
-(:func:`render_report_md`), ``report.png`` (:func:`plot_png`) and the one line a failed gate
-says (:func:`regression_message`). Each file is replaced atomically, mode 0644.
+(:func:`render_report_md`), ``cells.csv`` (:func:`write_cells_csv`: what the server and the
+GPU did in each cell), ``report.png`` (:func:`plot_png`) and the one line a failed gate says
+(:func:`regression_message`). Each file is replaced atomically, mode 0644.
 
 Latencies are microseconds in the data and milliseconds in the report. matplotlib is
 imported inside :func:`plot_png`, and its absence only skips the plot.
@@ -16,6 +17,7 @@ import io
 import json
 
 from ansible_collections.inferops.triton.plugins.module_utils.bench._load_controller import (
+    CELL_KEYS,
     NUMBER_KEYS,
 )
 from ansible_collections.inferops.triton.plugins.module_utils.bench._results_controller import (
@@ -25,6 +27,8 @@ from ansible_collections.inferops.triton.plugins.module_utils.common._files impo
 
 CSV_COLUMNS = ("host", "model", "batch_size", "concurrency", "request_rate", "stable",
                *NUMBER_KEYS, "csv")
+CELL_CSV_COLUMNS = ("host", "model", "batch_size", *CELL_KEYS, "server_reason", "gpu_reason",
+                    "csv")
 # The report's files are for people to read.
 REPORT_MODE = 0o644
 
@@ -40,14 +44,14 @@ def write_text(path, text: str) -> None:
     write_atomic(str(path), text, mode=REPORT_MODE)
 
 
-def render_summary_csv(rows: list[dict]) -> str:
+def render_summary_csv(rows: list[dict], columns=CSV_COLUMNS) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore",
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore",
                             lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({key: ("" if row.get(key) is None else row.get(key))
-                         for key in CSV_COLUMNS})
+                         for key in columns})
     return out.getvalue()
 
 
@@ -56,13 +60,21 @@ def write_summary_csv(rows: list[dict], path) -> None:
     write_text(path, render_summary_csv(rows))
 
 
-def fleet_summary(run: dict, rows: list[dict], comparison: dict | None = None) -> dict:
+def write_cells_csv(cells: list[dict], path) -> None:
+    """The cells (``_load_controller.fleet_cells``) as CSV: :data:`CELL_CSV_COLUMNS`, empty
+    cells for unknown numbers, the reasons in their own columns."""
+    write_text(path, render_summary_csv(cells, CELL_CSV_COLUMNS))
+
+
+def fleet_summary(run: dict, rows: list[dict], comparison: dict | None = None,
+                  cells: list[dict] | None = None) -> dict:
     """The fleet's ``<run id>/summary.json`` (another shape than a host's, which
     ``_results_controller.host_summary`` builds)::
 
         {"run_id": str,
          "hosts": {host: {"started", "ended", "measurement_seconds", "metadata"}},
          "rows": [:func:`fleet_rows`],
+         "cells": [:func:`fleet_cells`],
          "comparison": :func:`compare`'s result, or None when no baseline was given}
     """
     hosts = {}
@@ -70,12 +82,14 @@ def fleet_summary(run: dict, rows: list[dict], comparison: dict | None = None) -
         hosts[host] = {key: summary.get(key) for key in
                        ("started", "ended", "measurement_seconds")}
         hosts[host]["metadata"] = summary.get("metadata") or {}
-    return {"run_id": run["run_id"], "hosts": hosts, "rows": rows, "comparison": comparison}
+    return {"run_id": run["run_id"], "hosts": hosts, "rows": rows, "cells": cells or [],
+            "comparison": comparison}
 
 
-def write_summary_json(run: dict, rows: list[dict], path, comparison: dict | None = None) -> None:
+def write_summary_json(run: dict, rows: list[dict], path, comparison: dict | None = None,
+                       cells: list[dict] | None = None) -> None:
     """:func:`fleet_summary` as JSON (two-space indent, sorted keys)."""
-    write_text(path, json.dumps(fleet_summary(run, rows, comparison), indent=2,
+    write_text(path, json.dumps(fleet_summary(run, rows, comparison, cells), indent=2,
                                 sort_keys=True) + "\n")
 
 
@@ -157,9 +171,46 @@ def _grouped_regressions(regressions: list[dict]) -> list[tuple[dict, list[dict]
     return list(groups.values())
 
 
-def render_report_md(run: dict, rows: list[dict], comparison: dict | None = None) -> str:
-    """The Markdown report: a table per model, a metadata table per host and, when a
-    baseline was compared (``comparison`` from :func:`compare`), the regressions."""
+def _number(value, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def _cells_lines(cells: list[dict]) -> list[str]:
+    """The table of what the server and the GPU did in each cell of a model, then why
+    columns are empty (one line per host and reason)."""
+    body = [[_md(c["host"]), str(c["batch_size"]), _number(c["seconds"], 1),
+             _number(c["requests"], 0), _number(c["inferences"], 0), _number(c["failures"], 0),
+             _ms(c["server_queue_us"]), _ms(c["server_compute_us"]),
+             _number(c["gpu_power_w"], 1), _number(c["gpu_activity_pct"], 1),
+             _number(c["gpu_energy_j"], 1),
+             "" if c["inferences_per_joule"] is None else f"{c['inferences_per_joule']:.3g}"]
+            for c in cells]
+    lines = ["Per cell (one perf_analyzer run over the whole load range, warm-up included), as "
+             "the server counted it on its metrics port and as AMD's device metrics exporter "
+             "read the GPU during it:", ""]
+    lines += _table(["host", "batch", "s", "requests", "inferences", "failures",
+                     "server queue ms/req", "server compute ms/req", "GPU W", "GPU busy %",
+                     "GPU J", "infer/J"], ["l"] + ["r"] * 11, body)
+    reasons: dict[tuple, list] = {}
+    for cell in cells:
+        for side, key in (("server columns", "server_reason"), ("GPU columns", "gpu_reason")):
+            if cell.get(key):
+                reasons.setdefault((cell["host"], side, cell[key]), []).append(
+                    str(cell["batch_size"]))
+    if reasons:
+        lines.append("")
+        lines += [f"- {_md(host)} batch {', '.join(batches)}: {side} empty - {_md(reason)}"
+                  for (host, side, reason), batches in reasons.items()]
+    return lines + [""]
+
+
+def render_report_md(run: dict, rows: list[dict], comparison: dict | None = None,
+                     cells: list[dict] | None = None) -> str:
+    """The Markdown report: a table per model (and under it, from ``cells``, what the
+    server and the GPU did in each of its cells, and why columns are empty), a metadata table
+    per host and, when a baseline was compared (``comparison`` from :func:`compare`), the
+    regressions."""
+    run_cells = cells or []
     hosts = run["hosts"]
     protocols = sorted({str((s.get("metadata") or {}).get("protocol")) for s in hosts.values()
                         if (s.get("metadata") or {}).get("protocol")})
@@ -195,6 +246,9 @@ def render_report_md(run: dict, rows: list[dict], comparison: dict | None = None
                          "server queue ms", "server compute ms"],
                         ["l", "r", "r", "r", "r", "r", "r", "r", "r"], body)
         lines.append("")
+        model_cells = [cell for cell in run_cells if cell["model"] == model]
+        if model_cells:
+            lines += _cells_lines(model_cells)
     if not rows:
         lines += ["No results.", ""]
     lines += ["## Hosts", ""]

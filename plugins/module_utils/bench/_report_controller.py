@@ -10,10 +10,11 @@ measured: image, ROCm, GPU, perf_analyzer version). The parts, one concern a fil
 - ``_results_controller``: a host's ``summary.json``, built (the role's
   benchmark_host_summary filter) and checked, and ``BenchReportError``;
 - ``_load_controller``: a run read from its directory, a baseline found, the run as
-  rows (one per host x model x batch x load level);
+  rows (one per host x model x batch x load level) and as cells (what the server and the GPU
+  did in each perf_analyzer run);
 - ``_compare_controller``: the rows against a baseline's, with the thresholds;
 - ``_render_controller``: the files (``summary.csv``, the fleet's ``summary.json``,
-  ``report.md``, ``report.png``) and the words of a failed gate.
+  ``report.md``, ``cells.csv``, ``report.png``) and the words of a failed gate.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ansible_collections.inferops.triton.plugins.module_utils.bench._compare_con
     validate_thresholds,
 )
 from ansible_collections.inferops.triton.plugins.module_utils.bench._load_controller import (
+    fleet_cells,
     fleet_rows,
     load_run,
     resolve_baseline,
@@ -34,6 +36,7 @@ from ansible_collections.inferops.triton.plugins.module_utils.bench._render_cont
     cell_text,
     plot_png,
     render_report_md,
+    write_cells_csv,
     write_summary_csv,
     write_summary_json,
     write_text,
@@ -42,15 +45,16 @@ from ansible_collections.inferops.triton.plugins.module_utils.bench._results_con
     BenchReportError,
 )
 
-OUTPUT_FILES = ("summary.csv", "summary.json", "report.md", "report.png")
+# Always written, then report.png when it is drawn.
+OUTPUT_FILES = ("summary.csv", "summary.json", "report.md", "cells.csv", "report.png")
 
 
 def make_report(run_dir, hosts=None, baseline=None, results_dir=None,
                 max_throughput_drop_pct=10.0, max_p99_rise_pct=20.0, plot=True,
                 check_mode=False) -> dict:
     """What the benchmark_report module does: load the run, compare it with the baseline
-    (restricted to the run's hosts), write the four files into ``run_dir`` (none in check
-    mode) and return what the module returns, plus ``warnings`` and ``comparison``."""
+    (restricted to the run's hosts), write :data:`OUTPUT_FILES` into ``run_dir`` (none in
+    check mode) and return what the module returns, plus ``warnings`` and ``comparison``."""
     max_drop, max_rise = validate_thresholds(max_throughput_drop_pct, max_p99_rise_pct)
     run_dir = Path(run_dir)
     warnings = []
@@ -63,6 +67,7 @@ def make_report(run_dir, hosts=None, baseline=None, results_dir=None,
                 "report": "", "plot": False, "warnings": warnings, "comparison": None}
     run = load_run(run_dir, hosts)
     rows = fleet_rows(run)
+    cells = fleet_cells(run)
     comparison = None
     if baseline:
         base_dir = resolve_baseline(baseline, results_dir or run_dir.parent)
@@ -78,13 +83,14 @@ def make_report(run_dir, hosts=None, baseline=None, results_dir=None,
                             f"{run['run_id']}, so they were not compared: "
                             + "; ".join(f"{cell_text(cell)} ({cell['reason']})"
                                         for cell in comparison["missing"]))
-    report = render_report_md(run, rows, comparison)
-    files = [str(run_dir / name) for name in OUTPUT_FILES[:3]]
+    report = render_report_md(run, rows, comparison, cells)
+    files = [str(run_dir / name) for name in OUTPUT_FILES[:4]]
     plotted = False
     if not check_mode:
         write_summary_csv(rows, run_dir / "summary.csv")
-        write_summary_json(run, rows, run_dir / "summary.json", comparison)
+        write_summary_json(run, rows, run_dir / "summary.json", comparison, cells)
         write_text(run_dir / "report.md", report)
+        write_cells_csv(cells, run_dir / "cells.csv")
     if plot:
         if check_mode:
             plotted = importlib.util.find_spec("matplotlib") is not None

@@ -25,12 +25,17 @@ filter), beside the raw files it fetched; the fleet report reads it back
                   ...the summary keys of _perf.summarize (throughput_infer_per_sec,
                      p50_latency_us ... p99_latency_us, server_queue_us, ...)}],
      "unstable": [{"model": str, "batch_size": int, "concurrency" | "request_rate": N}],
+     "cells": [{"model": str, "batch_size": int, "csv": "<cell>.csv",
+                ...what the perf_analyzer module returned as ``observed`` (the shape is
+                   _observe.Observer's: seconds, server, server_reason, gpu, gpu_reason,
+                   inferences_per_joule)}],
      "measurement_seconds": float,   # the sum of perf_analyzer's measurement windows
      "perf_analyzer_seconds": float} # the sum of its runs' wall times
 
 One entry of ``results`` per load level perf_analyzer measured, one of ``unstable`` per
-level it could not stabilise. The fleet report's own ``<run id>/summary.json`` is another
-shape, built by ``_render_controller.fleet_summary``.
+level it could not stabilise, one of ``cells`` per perf_analyzer run (summaries written
+before the server and GPU were read have no ``cells``). The fleet report's own
+``<run id>/summary.json`` is another shape, built by ``_render_controller.fleet_summary``.
 
 Standard library only, but it runs on the controller: the benchmark_host_summary filter and
 the benchmark_report module (delegated to localhost) import it.
@@ -46,6 +51,12 @@ METADATA_KEYS = ("server_image", "server_image_id", "server_image_digest", "rocm
                  "gpu_model", "gpu_count", "perf_analyzer_version", "client", "client_image",
                  "client_host", "protocol", "load_mode", "load_range", "input_data",
                  "stabilised_on", "measurement_interval_ms", "model_config_sha256")
+
+
+# A cell's ``observed`` when the perf_analyzer run returned none (a module of an older
+# collection, or a run that failed before reading anything).
+NOT_OBSERVED = {"seconds": None, "server": None, "server_reason": "not read", "gpu": None,
+                "gpu_reason": "not read", "inferences_per_joule": None}
 
 
 class BenchReportError(ValueError):
@@ -102,12 +113,14 @@ def host_summary(cells, *, run_id, host, started, ended=None, metadata: dict) ->
 
     ``cells``: one per perf_analyzer run, in the order measured, each ``{"cell": {"model",
     "batch_size", "name"}, "results": [perf_analyzer's results], "unstable": [load levels],
-    "measured_seconds", "elapsed_seconds"}`` (a missing or null number counts 0). Each result
-    is kept whole, with the cell's model, batch size and CSV file (``<name>.csv``); each
-    unstable level is keyed by ``metadata["load_mode"]``. ``ended`` defaults to now.
+    "measured_seconds", "elapsed_seconds", "observed"}`` (a missing or null number counts 0).
+    Each result is kept whole, with the cell's model, batch size and CSV file
+    (``<name>.csv``); each unstable level is keyed by ``metadata["load_mode"]``; ``observed``
+    (the module's, :data:`NOT_OBSERVED` when missing or null) becomes the cell's entry of
+    ``cells``. ``ended`` defaults to now.
     """
     load_mode = metadata["load_mode"]
-    results, unstable = [], []
+    results, unstable, observed = [], [], []
     measured = elapsed = 0
     for index, entry in enumerate(cells):
         try:
@@ -116,6 +129,8 @@ def host_summary(cells, *, run_id, host, started, ended=None, metadata: dict) ->
             results += [{**identity, "csv": f"{cell['name']}.csv", **result}
                         for result in entry.get("results") or []]
             unstable += [{**identity, load_mode: level} for level in entry.get("unstable") or []]
+            observed.append({**identity, "csv": f"{cell['name']}.csv",
+                             **(entry.get("observed") or NOT_OBSERVED)})
         except (KeyError, TypeError) as exc:
             raise BenchReportError(f"measured cell {index}: expected {{'cell': {{'model', "
                                    f"'batch_size', 'name'}}, 'results', 'unstable', ...}}, "
@@ -130,6 +145,7 @@ def host_summary(cells, *, run_id, host, started, ended=None, metadata: dict) ->
         "metadata": metadata,
         "results": results,
         "unstable": unstable,
+        "cells": observed,
         "measurement_seconds": round(measured, 3),
         "perf_analyzer_seconds": round(elapsed, 3),
     }
@@ -182,10 +198,12 @@ def load_key(entry: dict, where: str) -> str:
 def check_host_summary(data, where) -> None:
     """What the fleet report needs of a host summary: an object whose ``results`` and
     ``unstable`` (either may be missing or null) are lists of objects with a ``model``, a
-    ``batch_size`` and exactly one load key. ``where`` starts each message (a path)."""
+    ``batch_size`` and exactly one load key, and whose ``cells`` (may be missing or null)
+    are objects with a ``model`` and a ``batch_size``. ``where`` starts each message (a
+    path)."""
     if not isinstance(data, dict):
         raise BenchReportError(f"{where} holds JSON but not an object")
-    for field in ("results", "unstable"):
+    for field in ("results", "unstable", "cells"):
         value = data.get(field, [])
         if value is None:
             continue
@@ -198,4 +216,5 @@ def check_host_summary(data, where) -> None:
             for key in ("model", "batch_size"):
                 if entry.get(key) is None:
                     raise BenchReportError(f"{here} has no {key!r}")
-            load_key(entry, here)
+            if field != "cells":
+                load_key(entry, here)

@@ -13,6 +13,9 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.inferops.triton.plugins.filter import benchmark_host_summary as plugin
+from ansible_collections.inferops.triton.plugins.module_utils.bench._results_controller import (
+    NOT_OBSERVED,
+)
 
 FILTER = plugin.FilterModule().filters()["benchmark_host_summary"]
 ENDED = "2026-12-02T08:17:10Z"
@@ -65,6 +68,9 @@ GPU_SUMMARY = {
         {"model": "resnet50", "batch_size": 8, "csv": "resnet50-b8.csv", "concurrency": 1,
          "throughput_infer_per_sec": 28.8386}],
     "unstable": [{"model": "resnet50", "batch_size": 8, "concurrency": 2}],
+    # added since (what the server and the GPU did per cell; these cells observed nothing)
+    "cells": [dict(model="resnet50", batch_size=1, csv="resnet50-b1.csv", **NOT_OBSERVED),
+              dict(model="resnet50", batch_size=8, csv="resnet50-b8.csv", **NOT_OBSERVED)],
     "measurement_seconds": 24.035, "perf_analyzer_seconds": 51.25}
 
 # No server running (so image_info skipped), no ROCm facts, a binary client that printed
@@ -93,6 +99,7 @@ BARE_SUMMARY = {
     "results": [],
     "unstable": [{"model": "m", "batch_size": 4, "request_rate": 10.0},
                  {"model": "m", "batch_size": 4, "request_rate": 20.0}],
+    "cells": [dict(model="m", batch_size=4, csv="m-b4.csv", **NOT_OBSERVED)],
     "measurement_seconds": 0, "perf_analyzer_seconds": 3}
 
 

@@ -231,8 +231,8 @@ def test_the_flavour_of_each_image_source(source, flavour):
 
 
 def test_the_roles_take_the_flavour_from_the_filter_and_restate_no_rule():
-    """model_repository's flavour, triton_server's GPU mode and tune's default space follow
-    one decision: triton_image_flavour."""
+    """model_repository's flavour, triton_server's GPU mode, tune's default space and the
+    benchmark's reason for empty GPU columns follow one decision: triton_image_flavour."""
     uses = {}
     for path in sorted((ROOT / "roles").glob("*/*/main.yml")):
         text = path.read_text()
@@ -241,4 +241,4 @@ def test_the_roles_take_the_flavour_from_the_filter_and_restate_no_rule():
         if "inferops.triton.triton_image_flavour" in text:
             uses[path.parent.parent.name] = path.parent.name
     assert uses == {"model_repository": "defaults", "triton_server": "defaults",
-                    "tune": "vars"}
+                    "tune": "vars", "benchmark": "vars"}

@@ -27,11 +27,18 @@ from ansible_collections.inferops.triton.plugins.module_utils.bench._load_contro
     load_run,
     resolve_baseline,
 )
+from ansible_collections.inferops.triton.plugins.module_utils.bench._observe import (
+    gpu_cell,
+    gpu_reading,
+    inferences_per_joule,
+    server_delta,
+)
 from ansible_collections.inferops.triton.plugins.module_utils.bench._perf import (
     parse_csv,
     summarize,
 )
 from ansible_collections.inferops.triton.plugins.module_utils.bench._render_controller import (
+    CELL_CSV_COLUMNS,
     CSV_COLUMNS,
     plot_png,
     regression_message,
@@ -59,11 +66,12 @@ def captured(name):
     return summarize(parse_csv((FIXTURES / name).read_text()))
 
 
-def write_host(run_dir, host, cells, run_id=None, unstable=(), scale=None):
+def write_host(run_dir, host, cells, run_id=None, unstable=(), scale=None, observed=None):
     """``cells``: {batch size: captured CSV name}; ``unstable``: the cells' load levels that
-    did not stabilise, ``{model, batch_size, concurrency}``. The CSV is copied beside the
-    summary, as the role fetches it, and the summary built as the role builds it
-    (``host_summary``). ``scale`` multiplies chosen numbers (synthetic changes only)."""
+    did not stabilise, ``{model, batch_size, concurrency}``; ``observed``: {batch size: what
+    the perf_analyzer module observed}. The CSV is copied beside the summary, as the role
+    fetches it, and the summary built as the role builds it (``host_summary``). ``scale``
+    multiplies chosen numbers (synthetic changes only)."""
     directory = run_dir / host
     directory.mkdir(parents=True)
     measured = {}
@@ -76,7 +84,7 @@ def write_host(run_dir, host, cells, run_id=None, unstable=(), scale=None):
         measured[("resnet50", batch)] = {
             "cell": {"model": "resnet50", "batch_size": batch, "name": f"resnet50-b{batch}"},
             "results": results, "unstable": [], "measured_seconds": 12.0,
-            "elapsed_seconds": 15.0}
+            "elapsed_seconds": 15.0, "observed": (observed or {}).get(batch)}
     load_mode = "request_rate" if any("request_rate" in row for cell in measured.values()
                                       for row in cell["results"]) else "concurrency"
     for entry in unstable:
@@ -497,7 +505,7 @@ def test_make_report_writes_everything_and_reports_regressions(tmp_path):
     assert {(r["host"], r["metric"]) for r in result["regressions"]} == {
         ("node2", "throughput_infer_per_sec")}
     assert len(result["regressions"]) == 4
-    expected = ["summary.csv", "summary.json", "report.md"]
+    expected = ["summary.csv", "summary.json", "report.md", "cells.csv"]
     if result["plot"]:
         expected.append("report.png")
     assert result["files"] == [str(run_dir / name) for name in expected]
@@ -576,3 +584,68 @@ def test_make_report_refuses_itself_as_baseline(fleet):
 def test_make_report_validates_thresholds_before_reading(tmp_path):
     with pytest.raises(BenchReportError, match="max_throughput_drop_pct"):
         make_report(tmp_path / "nope", max_throughput_drop_pct=150)
+
+
+# --------------------------------------------------------------------------- cells
+
+OBSERVE = FIXTURES.parent / "bench_observe"
+
+
+def observed_cell(gpu_files=None, gpu_reason=None, seconds=20.0):
+    """A cell's ``observed`` as the module builds it: the server's counter differences of
+    the lab capture around a real perf_analyzer run, and the GPU from the exporter readings
+    of tests/fixtures/bench_observe (composed from AMD's docs) or a reason."""
+    server = server_delta((OBSERVE / "triton-before.txt").read_text(),
+                          (OBSERVE / "triton-after.txt").read_text(), "resnet50")
+    gpu = None
+    if gpu_files:
+        before, during, after = (gpu_reading((OBSERVE / name).read_text()) for name in gpu_files)
+        gpu, gpu_reason = gpu_cell(before, [during], after, seconds)
+    return {"seconds": seconds, "server": dict(url="http://127.0.0.1:8002/metrics", **server),
+            "server_reason": None, "gpu": gpu, "gpu_reason": gpu_reason,
+            "inferences_per_joule": inferences_per_joule(server["inferences"],
+                                                         (gpu or {}).get("energy_j"))}
+
+
+def test_report_shows_the_server_and_the_gpu_per_cell(tmp_path):
+    run_dir = tmp_path / "results" / RUN
+    refused = "no exporter answered at http://127.0.0.1:5000/metrics: connection refused"
+    write_host(run_dir, "node1", {1: B1, 8: B8}, observed={
+        1: observed_cell(("exporter-before.txt", "exporter-during.txt", "exporter-after.txt")),
+        8: observed_cell(gpu_reason=refused)})
+    write_host(run_dir, "node2", {1: B1})  # a run that read neither
+    result = make_report(run_dir, plot=False)
+    report = result["report"]
+    assert ("| host | batch | s | requests | inferences | failures | server queue ms/req | "
+            "server compute ms/req | GPU W | GPU busy % | GPU J | infer/J |") in report
+    # 31 requests, queue 4492.3 us and compute 1127330.7 us per request; 680 W, 45 %, the
+    # counters' 13600 J, 31 / 13600 inferences per joule
+    assert ("| node1 | 1 | 20.0 | 31 | 31 | 0 | 4.5 | 1127.3 | 680.0 | 45.0 | 13600.0 | "
+            "0.00228 |") in report
+    assert "| node1 | 8 | 20.0 | 31 | 31 | 0 | 4.5 | 1127.3 |  |  |  |  |" in report
+    assert f"- node1 batch 8: GPU columns empty - {refused}" in report
+    assert "| node2 | 1 |  |  |  |  |  |  |  |  |  |  |" in report
+    assert "- node2 batch 1: server columns empty - not read" in report
+    assert "- node2 batch 1: GPU columns empty - not read" in report
+    with open(run_dir / "cells.csv", newline="") as handle:
+        cells = list(csv.DictReader(handle))
+    assert tuple(cells[0]) == CELL_CSV_COLUMNS
+    assert [(c["host"], c["batch_size"]) for c in cells] == [
+        ("node1", "1"), ("node1", "8"), ("node2", "1")]
+    assert cells[0]["gpu_energy_j"] == "13600.0" and cells[0]["inferences_per_joule"] == "0.002279"
+    assert cells[0]["server_queue_us"] == "4492.3" and cells[0]["gpu_reason"] == ""
+    assert cells[1]["gpu_power_w"] == "" and cells[1]["gpu_reason"] == refused
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["cells"][0]["gpu_power_w"] == 680.0
+
+
+def test_a_summary_without_cells_still_reports(fleet):
+    # summaries written before the role read the server and the GPU have no "cells"
+    for host in ("node1", "node2"):
+        path = fleet / host / "summary.json"
+        data = json.loads(path.read_text())
+        del data["cells"]
+        path.write_text(json.dumps(data))
+    result = make_report(fleet, plot=False)
+    assert "Per cell" not in result["report"] and result["rows"] == 8
+    assert (fleet / "cells.csv").read_text() == ",".join(CELL_CSV_COLUMNS) + "\n"

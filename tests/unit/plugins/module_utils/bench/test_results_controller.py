@@ -23,11 +23,24 @@ def captured(name):
     return summarize(parse_csv((FIXTURES / name).read_text()))
 
 
-def cell(model, batch, results, unstable=(), measured=12.0, elapsed=15.0):
+def cell(model, batch, results, unstable=(), measured=12.0, elapsed=15.0, observed=None):
     return {"cell": {"index": 1, "model": model, "batch_size": batch,
                      "name": f"{model}-b{batch}"},
             "results": results, "unstable": list(unstable), "files": {},
-            "measured_seconds": measured, "elapsed_seconds": elapsed}
+            "measured_seconds": measured, "elapsed_seconds": elapsed, "observed": observed}
+
+
+# What the perf_analyzer module returned as ``observed`` for a cell without an exporter (its
+# RETURN sample).
+OBSERVED = {"seconds": 31.4, "server": {"url": "http://127.0.0.1:8002/metrics", "requests": 712,
+                                        "failures": 0, "inferences": 712, "executions": 655,
+                                        "queue_us": 2150.3, "compute_input_us": 140.2,
+                                        "compute_infer_us": 37012.9,
+                                        "compute_output_us": 1990.4, "compute_us": 39143.5},
+            "server_reason": None, "gpu": None,
+            "gpu_reason": "no exporter answered at http://127.0.0.1:5000/metrics: "
+                          "connection refused",
+            "inferences_per_joule": None}
 
 
 # --------------------------------------------------------------------------- host_metadata
@@ -77,7 +90,8 @@ def test_stabilised_on(percentile, label):
 def test_host_summary_from_captured_cells():
     b1, b8 = captured("lab-grpc-concurrency-b1.csv"), captured("lab-grpc-concurrency-b8.csv")
     meta = rc.host_metadata(**SETTINGS)
-    summary = rc.host_summary([cell("resnet50", 1, b1, measured=14.4345, elapsed=31.2),
+    summary = rc.host_summary([cell("resnet50", 1, b1, measured=14.4345, elapsed=31.2,
+                                    observed=OBSERVED),
                                cell("resnet50", 8, b8[:1], unstable=[2], measured=9.6001,
                                     elapsed=20.05)],
                               run_id="r1", host="node1", started="2026-12-02T08:15:00Z",
@@ -89,6 +103,10 @@ def test_host_summary_from_captured_cells():
                     for row in b1]
         + [dict(model="resnet50", batch_size=8, csv="resnet50-b8.csv", **b8[0])],
         "unstable": [{"model": "resnet50", "batch_size": 8, "concurrency": 2}],
+        # one entry per perf_analyzer run: what it observed, or that nothing was read
+        "cells": [dict(model="resnet50", batch_size=1, csv="resnet50-b1.csv", **OBSERVED),
+                  dict(model="resnet50", batch_size=8, csv="resnet50-b8.csv",
+                       **rc.NOT_OBSERVED)],
         "measurement_seconds": 24.035, "perf_analyzer_seconds": 51.25}
     # what perf_analyzer wrote, whole: every summary key of the CSV, under its own name
     assert summary["results"][0]["p99_latency_us"] == b1[0]["p99_latency_us"]
@@ -178,7 +196,8 @@ def test_what_host_summary_builds_passes_the_check():
     rc.check_host_summary(json.loads(json.dumps(summary)), "summary.json")
 
 
-@pytest.mark.parametrize("data", [{}, {"results": None, "unstable": None},
+@pytest.mark.parametrize("data", [{}, {"results": None, "unstable": None, "cells": None},
+                                  {"cells": [{"model": "m", "batch_size": 1}]},
                                   {"results": [{"model": "m", "batch_size": 1,
                                                 "request_rate": 2.0, "concurrency": None}]}])
 def test_check_accepts(data):
@@ -192,6 +211,8 @@ def test_check_accepts(data):
     ({"results": [{"model": "m", "concurrency": 1}]}, r"^x: results\[0\] has no 'batch_size'$"),
     ({"unstable": [{"model": "m", "batch_size": 1}]},
      r"^x: unstable\[0\]: expected exactly one of concurrency or request_rate, found neither$"),
+    ({"cells": {"model": "m"}}, r"^x: 'cells' must be a list, got dict$"),
+    ({"cells": [{"model": "m"}]}, r"^x: cells\[0\] has no 'batch_size'$"),
 ])
 def test_check_refuses(data, message):
     with pytest.raises(rc.BenchReportError, match=message):
