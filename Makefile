@@ -12,7 +12,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 MODEL := build/models/resnet50-v2.onnx
 
-.PHONY: help venv lab demo test check unit conformance lint sanity molecule integration clean build \
+.PHONY: help venv lab demo test check unit conformance lint rules sanity molecule integration \
+	clean build \
 	molecule-default molecule-rocm molecule-fleet
 
 help:
@@ -55,12 +56,23 @@ unit: venv
 conformance: venv
 	$(BIN)/pytest -q tests/conformance
 
-check: lint unit conformance
+check: lint rules unit conformance
 
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production
+
+# The alerting rules: Debian's promtool (tools/promtool.sh, unpacked under build/, nothing
+# installed) checks them and runs their unit tests on series captured in the lab.
+PROMTOOL := build/promtool/usr/bin/promtool
+$(PROMTOOL): tools/promtool.sh
+	tools/promtool.sh >/dev/null
+
+rules: venv $(PROMTOOL)
+	$(PROMTOOL) check rules roles/prometheus/files/inferops-triton.rules.yml
+	$(PROMTOOL) test rules tests/prometheus/*.test.yml
+	$(BIN)/python tests/prometheus/make_tests.py --check
 
 sanity: venv
 	tests/sanity.sh

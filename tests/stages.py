@@ -3,7 +3,7 @@
 Each phase runs its tracks side by side, and a track runs its stages one after the other:
 
 0. the controller's venv, alone;
-1. the static checks and unit tests (lint, sanity, build, unit, conformance), which keep
+1. the static checks and unit tests (lint, rules, sanity, build, unit, conformance), which keep
    one core busy | the lab, which waits mostly on Docker, then molecule's rocm scenario
    (apt on three nodes) on the other core;
 2. molecule's fleet and default scenarios, then the integration tests, one after the
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / "build" / "test-logs"
 PHASES = [
     [["venv"]],  # first, alone: both tracks of the next phase need it
-    [["lint", "sanity", "build", "unit", "conformance"], ["lab", "molecule-rocm"]],
+    [["lint", "rules", "sanity", "build", "unit", "conformance"], ["lab", "molecule-rocm"]],
     [["molecule-fleet", "molecule-default", "integration"]],
 ]
 

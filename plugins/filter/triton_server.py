@@ -2,12 +2,17 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The triton_server role's filters over module_utils/server, each documented in the .yml
 of its own name beside this file: triton_api_headers, triton_journal_errors,
-triton_server_plan and triton_api_refusals."""
+triton_server_plan, triton_api_refusals and triton_server_instances."""
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.inferops.triton.plugins.module_utils.server._placement import (
+    ServiceError,
+    instances,
+)
 from ansible_collections.inferops.triton.plugins.module_utils.server._plan import (
     change_plan,
     refusals,
@@ -35,9 +40,21 @@ def triton_api_refusals(results, instances=1):
     return refusals(list(results or []), int(instances))
 
 
+def triton_server_instances(gpu_mode, name, http_port, grpc_port, metrics_port, port_step,
+                            gpu_indices=None, rocm=None):
+    settings = {"gpu_mode": str(gpu_mode), "name": str(name), "http_port": int(http_port),
+                "grpc_port": int(grpc_port), "metrics_port": int(metrics_port),
+                "port_step": int(port_step), "gpu_indices": [int(i) for i in gpu_indices or []]}
+    try:
+        return instances(settings, dict(rocm or {}))
+    except ServiceError as exc:
+        raise AnsibleFilterError(f"triton_server_instances: {exc}") from None
+
+
 class FilterModule:
     def filters(self):
         return {"triton_api_headers": triton_api_headers,
                 "triton_journal_errors": triton_journal_errors,
                 "triton_server_plan": triton_server_plan,
-                "triton_api_refusals": triton_api_refusals}
+                "triton_api_refusals": triton_api_refusals,
+                "triton_server_instances": triton_server_instances}

@@ -117,6 +117,35 @@ class DemoNode:
         return hashlib.sha256(proc.stdout).hexdigest() if proc.returncode == 0 else None
 
 
+# A captured 8x MI210 KFD topology, and device nodes for two of its GPUs made with mknod as
+# the null device's numbers: GPU modes of the triton_server role on the CPU node (the server
+# inside is the CPU one; no AMD GPU is here).
+KFD_TREE = "/srv/kfd-mi210"
+KFD_FIXTURE = ROOT / "tests" / "fixtures" / "kfd" / "mi210-8gpu-xgmi"
+RENDER_MINORS = (128, 129)
+
+
+def captured_gpus(node):
+    """Gives the node the captured topology under KFD_TREE and /dev/kfd and the render
+    nodes of RENDER_MINORS; returns the node's ``render`` group id."""
+    subprocess.run(["docker", "cp", str(KFD_FIXTURE), f"{NODE}:{KFD_TREE}"], check=True)
+    minors = " ".join(str(minor) for minor in RENDER_MINORS)
+    node.exec("sh", "-ec", f"""
+        getent group render >/dev/null || groupadd --system render
+        mkdir -p /dev/dri {KFD_TREE}/etc {KFD_TREE}/dev
+        for minor in {minors}; do
+          [ -e /dev/dri/renderD$minor ] || mknod -m 0660 /dev/dri/renderD$minor c 1 3
+        done
+        [ -e /dev/kfd ] || mknod -m 0660 /dev/kfd c 1 3
+        cp /etc/group {KFD_TREE}/etc/group && touch {KFD_TREE}/dev/kfd""", check=True)
+    return node.exec("getent", "group", "render", check=True).stdout.split(":")[2]
+
+
+def remove_captured_gpus(node):
+    nodes = " ".join(f"/dev/dri/renderD{minor}" for minor in RENDER_MINORS)
+    node.exec("sh", "-c", f"rm -rf {KFD_TREE} /dev/kfd {nodes}")
+
+
 def recap(output):
     match = re.search(rf"^{NODE}\s+:\s+ok=(\d+)\s+changed=(\d+).*failed=(\d+)", output, re.M)
     assert match, output[-3000:]

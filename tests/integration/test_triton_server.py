@@ -26,7 +26,7 @@ import time
 
 import pytest
 import yaml
-from demonode import NODE, ROOT, recap
+from demonode import KFD_TREE, NODE, ROOT, captured_gpus, recap, remove_captured_gpus
 
 UNIT = "/etc/systemd/system/triton-server.service"
 READY = ("import urllib.request; urllib.request.urlopen("
@@ -194,20 +194,9 @@ def node_models(node):
 
 
 def test_one_server_per_gpu_over_a_captured_topology(node):
-    tree = "/srv/kfd-mi210"
-    subprocess.run(["docker", "cp", str(ROOT / "tests" / "fixtures" / "kfd" /
-                                        "mi210-8gpu-xgmi"), f"{NODE}:{tree}"], check=True)
-    node.exec("sh", "-ec", f"""
-        getent group render >/dev/null || groupadd --system render
-        mkdir -p /dev/dri {tree}/etc {tree}/dev
-        for minor in 128 129; do
-          [ -e /dev/dri/renderD$minor ] || mknod -m 0660 /dev/dri/renderD$minor c 1 3
-        done
-        [ -e /dev/kfd ] || mknod -m 0660 /dev/kfd c 1 3
-        cp /etc/group {tree}/etc/group && touch {tree}/dev/kfd""", check=True)
-    render_gid = node.exec("getent", "group", "render", check=True).stdout.split(":")[2]
+    render_gid = captured_gpus(node)
     per_gpu = {"triton_server_gpu_mode": "per_gpu", "triton_server_gpu_indices": [0, 1],
-               "triton_server_rocm_root": tree}
+               "triton_server_rocm_root": KFD_TREE}
     try:
         out = converge(node, "-v", **per_gpu)
         assert "triton-server@0.service" in out and "triton-server@1.service" in out
@@ -242,7 +231,7 @@ def test_one_server_per_gpu_over_a_captured_topology(node):
     finally:
         # back to one CPU server: the instances stop, their files go
         out = converge(node)
-        node.exec("sh", "-c", f"rm -rf {tree} /dev/kfd /dev/dri/renderD128 /dev/dri/renderD129")
+        remove_captured_gpus(node)
     for index in (0, 1):
         assert node.exec("systemctl", "is-active", f"triton-server@{index}.service") \
             .stdout.strip() != "active"

@@ -28,6 +28,9 @@ from ansible_collections.inferops.triton.plugins.module_utils.image import _buil
 from ansible_collections.inferops.triton.plugins.module_utils.models import (
     _config_controller as _model_config,
 )
+from ansible_collections.inferops.triton.plugins.module_utils.monitoring import (
+    _exporter_controller as _exporter,
+)
 from ansible_collections.inferops.triton.plugins.module_utils.server import (
     _placement as _server_placement,
 )
@@ -42,13 +45,14 @@ from ansible_collections.inferops.triton.plugins.module_utils.tune import (
 # The roles each playbook runs, in order. A role whose switch variable is false is left out
 # (site.yml includes it only then).
 PLAYBOOK_ROLES = {
-    "site": ("rocm", "docker_engine", "triton_image", "model_repository", "triton_server",
-             "benchmark"),
+    "site": ("rocm", "docker_engine", "gpu_exporter", "triton_image", "model_repository",
+             "triton_server", "benchmark"),
     "rollout": ("triton_image", "model_repository", "triton_server", "rollout"),
     "benchmark": ("benchmark",),
     "tune": ("triton_server", "tune"),
 }
-SWITCHES = {"rocm": ("rocm_enabled", False), "benchmark": ("benchmark_enabled", True)}
+SWITCHES = {"rocm": ("rocm_enabled", False), "benchmark": ("benchmark_enabled", True),
+            "gpu_exporter": ("gpu_exporter_enabled", False)}
 
 # Variables that were removed, with what to do instead: set, they are refused, not ignored.
 REMOVED = {
@@ -397,6 +401,32 @@ def rollout_rules(v: dict) -> list:
     return errors
 
 
+def gpu_exporter_rules(v: dict) -> list:
+    """The exporter's config.json against AMD's documented schema (its fields, labels and
+    settings), as the role renders it."""
+    try:
+        _exporter.config(v.get("gpu_exporter_port", _exporter.DEFAULT_PORT),
+                         v.get("gpu_exporter_fields"), v.get("gpu_exporter_labels"),
+                         v.get("gpu_exporter_custom_labels"),
+                         v.get("gpu_exporter_common_config"), v.get("gpu_exporter_gpu_config"))
+    except _exporter.ExporterError as exc:
+        return [str(exc)]
+    return []
+
+
+def prometheus_rules(v: dict) -> list:
+    """Flags that Debian's unit passes split at white space, and the listen address."""
+    errors = [f"prometheus_extra_args: {arg!r} holds white space; the unit splits ARGS at "
+              "white space, so give each flag as one item without it (--flag=value)"
+              for arg in v.get("prometheus_extra_args") or [] if re.search(r"\s", str(arg))]
+    address = str(v.get("prometheus_listen_address", ""))
+    if not re.fullmatch(r"(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}", address) \
+            or not 0 < int(address.rsplit(":", 1)[1]) < 65536:
+        errors.append(f"prometheus_listen_address: {address!r} is not host:port "
+                      "(e.g. 0.0.0.0:9090, or :9090 for every address)")
+    return errors
+
+
 def tune_rules(v: dict) -> list:
     """Tuning loads candidates through the repository API, which only explicit model control
     offers; the objective needs its bound."""
@@ -465,6 +495,8 @@ def rules(roles: list, values: dict, rocm: dict | None, defined: dict) -> list:
         "model_repository": lambda: model_repository_rules(values, gpus),
         "triton_server": lambda: triton_server_rules(values, rocm) + _placement(values, rocm),
         "benchmark": lambda: benchmark_rules(values),
+        "gpu_exporter": lambda: gpu_exporter_rules(values),
+        "prometheus": lambda: prometheus_rules(values),
         "rollout": lambda: rollout_rules(values),
         "tune": lambda: tune_rules(values),
     }

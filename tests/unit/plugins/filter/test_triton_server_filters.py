@@ -62,3 +62,26 @@ def test_the_journal_filter_is_the_module_s_rule():
         "load all models" in errors
     assert FILTERS["triton_journal_errors"](text, 1) == errors[:1]
     assert FILTERS["triton_journal_errors"](None) == []
+
+
+def test_the_instances_filter_places_the_servers_as_the_service_module_does():
+    from ansible.errors import AnsibleFilterError
+
+    from ansible_collections.inferops.triton.plugins.module_utils.rocm._facts import read_host
+
+    place = FILTERS["triton_server_instances"]
+    cpu = place("none", "triton-server", 8000, "8001", 8002, 10)
+    assert [(s["unit"], s["gpus"], s["ports"]) for s in cpu] == [
+        ("triton-server.service", [], {"http": 8000, "grpc": 8001, "metrics": 8002})]
+    rocm = read_host(str(Path(__file__).parents[3] / "fixtures" / "kfd" / "mi210-8gpu-xgmi"))
+    rocm.update(kfd_device=True, render_gid=992, video_gid=44)
+    per_gpu = place("per_gpu", "triton-server", 8000, 8001, 8002, 10, [0, 3], rocm)
+    assert [(s["unit"], s["gpus"], s["ports"]["metrics"]) for s in per_gpu] == [
+        ("triton-server@0.service", [0], 8002), ("triton-server@3.service", [3], 8012)]
+    with pytest.raises(AnsibleFilterError, match="triton_server_gpu_indices: .*valid indices"):
+        place("per_gpu", "triton-server", 8000, 8001, 8002, 10, [9], rocm)
+
+
+def test_the_instances_filter_is_documented():
+    doc = yaml.safe_load((DOCS / "triton_server_instances.yml").read_text())
+    assert doc["DOCUMENTATION"]["name"] == "triton_server_instances"

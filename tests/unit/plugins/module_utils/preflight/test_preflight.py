@@ -14,8 +14,8 @@ from ansible_collections.inferops.triton.plugins.module_utils.preflight import (
 )
 
 ROOT = Path(__file__).resolve().parents[5]
-ROLES = ("rocm", "docker_engine", "triton_image", "model_repository", "triton_server",
-         "benchmark", "rollout", "tune")
+ROLES = ("rocm", "docker_engine", "gpu_exporter", "triton_image", "model_repository",
+         "triton_server", "benchmark", "rollout", "tune", "prometheus")
 
 
 def spec_options(role):
@@ -124,6 +124,17 @@ EIGHT_GPUS = {"gpus": [{"index": i, "render_node": f"/dev/dri/renderD{128 + i}"}
      "(tune_strategy=given measures them)"),
     ({"tune_strategy": "given", "tune_candidates": [{"threads": 2}]},
      "threads: not a parameter autotune varies"),
+    ({"gpu_exporter_fields": ["GPU_PACKAGE_POWR"]},
+     "gpu_exporter_fields: 'GPU_PACKAGE_POWR' is not"),
+    ({"gpu_exporter_port": 70000}, "gpu_exporter_port: 70000 is not a TCP port"),
+    ({"gpu_exporter_method": "snap"},
+     "value of gpu_exporter_method must be one of: package, container, got: snap"),
+    ({"prometheus_ready_timeout": "soon"}, "'prometheus_ready_timeout' is of type str"),
+    ({"prometheus_extra_args": ["--web.page-title=GPU fleet"]},
+     "prometheus_extra_args: '--web.page-title=GPU fleet' holds white space"),
+    ({"prometheus_listen_address": "9090"}, "prometheus_listen_address: '9090' is not host:port"),
+    ({"prometheus_listen_address": "0.0.0.0:99999"},
+     "prometheus_listen_address: '0.0.0.0:99999' is not host:port"),
 ])
 def test_a_bad_variable_is_named_with_its_value(change, words):
     errors = check(change)
