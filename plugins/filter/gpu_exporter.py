@@ -10,23 +10,12 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.inferops.triton.plugins.module_utils.common._plain import plain as _plain
 from ansible_collections.inferops.triton.plugins.module_utils.monitoring._exporter_controller import (  # noqa: E501
     ExporterError,
     plan,
     units,
 )
-
-
-def _plain(value):
-    """``value`` in Python's own types (a filter is handed Ansible's lazy containers and
-    tagged strings); numbers and booleans stay what they are, so the schema sees them."""
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {_plain(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
 
 
 def gpu_exporter_plan(settings, facts):

@@ -6,10 +6,9 @@ triton_image_flavour."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.inferops.triton.plugins.module_utils.common._plain import plain as _plain
 from ansible_collections.inferops.triton.plugins.module_utils.image._cpu_context_controller import (
     cpu_inputs,
 )
@@ -17,18 +16,6 @@ from ansible_collections.inferops.triton.plugins.module_utils.image._image impor
     archive_name,
     flavour_of,
 )
-
-
-def _plain(value):
-    """``value`` in Python's own types: a filter is handed Ansible's lazy containers and
-    tagged strings. Numbers, booleans and null stay what they are (the hash sees them)."""
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {_plain(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
 
 
 def triton_image_cpu_inputs(backends, requirements, dockerfile, python, platforms, labels):
